@@ -1,0 +1,238 @@
+//! Read-through cache for encoded responses: an in-process layer, Redis, or both.
+//! A Redis failure is a miss (logged once per outage), never an error: callers compute.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::AsyncCommands;
+
+/// How long one Redis command may take before it counts as a miss.
+pub const REDIS_COMMAND_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// Hit and miss counts, for metrics and tests.
+#[derive(Debug, Default)]
+pub struct CacheStats {
+    pub hits: AtomicU64,
+    pub misses: AtomicU64,
+    pub errors: AtomicU64,
+}
+
+/// A cache of byte values under string keys.
+#[derive(Clone)]
+pub struct Cache {
+    memory: Option<moka::sync::Cache<String, Arc<Vec<u8>>>>,
+    redis: Option<RedisCache>,
+    ttl: Duration,
+    stats: Arc<CacheStats>,
+}
+
+#[derive(Clone)]
+struct RedisCache {
+    manager: ConnectionManager,
+    down: Arc<AtomicBool>,
+}
+
+impl Cache {
+    /// No caching at all.
+    pub fn disabled() -> Self {
+        Cache {
+            memory: None,
+            redis: None,
+            ttl: Duration::ZERO,
+            stats: Arc::default(),
+        }
+    }
+
+    /// An in-process cache holding at most `capacity_bytes` of values.
+    pub fn memory(capacity_bytes: u64, ttl: Duration) -> Self {
+        Cache {
+            memory: Some(memory_layer(capacity_bytes, ttl)),
+            ..Cache::redis_less(ttl)
+        }
+    }
+
+    fn redis_less(ttl: Duration) -> Self {
+        Cache {
+            memory: None,
+            redis: None,
+            ttl,
+            stats: Arc::default(),
+        }
+    }
+
+    /// Redis, optionally behind an in-process layer. Connects lazily: an unreachable
+    /// Redis at start is not an error, and every command fails fast while it is down.
+    pub fn redis(
+        url: &str,
+        ttl: Duration,
+        memory_bytes: Option<u64>,
+    ) -> Result<Self, redis::RedisError> {
+        let client = redis::Client::open(url)?;
+        let config = ConnectionManagerConfig::new()
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_millis(200))
+            .set_connection_timeout(Some(Duration::from_millis(200)))
+            .set_response_timeout(Some(Duration::from_millis(200)));
+        let manager = ConnectionManager::new_lazy_with_config(client, config)?;
+        Ok(Cache {
+            memory: memory_bytes.map(|b| memory_layer(b, ttl)),
+            redis: Some(RedisCache {
+                manager,
+                down: Arc::default(),
+            }),
+            ttl,
+            stats: Arc::default(),
+        })
+    }
+
+    /// Counters of this cache.
+    pub fn stats(&self) -> &CacheStats {
+        &self.stats
+    }
+
+    /// What this cache is made of, for logs.
+    pub fn describe(&self) -> &'static str {
+        match (&self.memory, &self.redis) {
+            (None, None) => "disabled",
+            (Some(_), None) => "in-process",
+            (None, Some(_)) => "redis",
+            (Some(_), Some(_)) => "in-process + redis",
+        }
+    }
+
+    /// The cached value, or `None` on a miss or any cache failure.
+    pub async fn get(&self, key: &str) -> Option<Arc<Vec<u8>>> {
+        if let Some(value) = self.memory.as_ref().and_then(|m| m.get(key)) {
+            self.stats.hits.fetch_add(1, Ordering::Relaxed);
+            return Some(value);
+        }
+        if let Some(redis) = &self.redis {
+            let mut conn = redis.manager.clone();
+            let result =
+                tokio::time::timeout(REDIS_COMMAND_TIMEOUT, conn.get::<_, Option<Vec<u8>>>(key))
+                    .await;
+            match flatten(result) {
+                Ok(Some(bytes)) => {
+                    redis.mark_up();
+                    let value = Arc::new(bytes);
+                    if let Some(m) = &self.memory {
+                        m.insert(key.to_string(), value.clone());
+                    }
+                    self.stats.hits.fetch_add(1, Ordering::Relaxed);
+                    return Some(value);
+                }
+                Ok(None) => redis.mark_up(),
+                Err(e) => {
+                    self.stats.errors.fetch_add(1, Ordering::Relaxed);
+                    redis.mark_down(&e);
+                }
+            }
+        }
+        self.stats.misses.fetch_add(1, Ordering::Relaxed);
+        None
+    }
+
+    /// Stores a value; failures are logged and otherwise ignored.
+    pub async fn put(&self, key: &str, value: Vec<u8>) {
+        let value = Arc::new(value);
+        if let Some(m) = &self.memory {
+            m.insert(key.to_string(), value.clone());
+        }
+        if let Some(redis) = &self.redis {
+            let mut conn = redis.manager.clone();
+            let ttl = self.ttl.as_secs().max(1);
+            let result = tokio::time::timeout(
+                REDIS_COMMAND_TIMEOUT,
+                conn.set_ex::<_, _, ()>(key, value.as_slice(), ttl),
+            )
+            .await;
+            match flatten(result) {
+                Ok(()) => redis.mark_up(),
+                Err(e) => {
+                    self.stats.errors.fetch_add(1, Ordering::Relaxed);
+                    redis.mark_down(&e);
+                }
+            }
+        }
+    }
+
+    /// Whether Redis answered a PING within the command timeout (`None` without Redis).
+    pub async fn ping(&self) -> Option<bool> {
+        let redis = self.redis.as_ref()?;
+        let mut conn = redis.manager.clone();
+        let result = tokio::time::timeout(
+            REDIS_COMMAND_TIMEOUT,
+            redis::cmd("PING").query_async::<String>(&mut conn),
+        )
+        .await;
+        Some(flatten(result).is_ok())
+    }
+}
+
+fn memory_layer(capacity_bytes: u64, ttl: Duration) -> moka::sync::Cache<String, Arc<Vec<u8>>> {
+    moka::sync::Cache::builder()
+        .max_capacity(capacity_bytes)
+        .weigher(|k: &String, v: &Arc<Vec<u8>>| (k.len() + v.len()).try_into().unwrap_or(u32::MAX))
+        .time_to_live(ttl)
+        .build()
+}
+
+fn flatten<T>(
+    result: Result<Result<T, redis::RedisError>, tokio::time::error::Elapsed>,
+) -> Result<T, String> {
+    match result {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("no answer within {REDIS_COMMAND_TIMEOUT:?}")),
+    }
+}
+
+impl RedisCache {
+    fn mark_down(&self, error: &str) {
+        if !self.down.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                error,
+                "redis cache unavailable; serving without it until it answers again"
+            );
+        }
+    }
+
+    fn mark_up(&self) {
+        if self.down.swap(false, Ordering::Relaxed) {
+            tracing::info!("redis cache available again");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn memory_cache_returns_what_was_put() {
+        let cache = Cache::memory(1 << 20, Duration::from_secs(60));
+        assert!(cache.get("k").await.is_none());
+        cache.put("k", b"v".to_vec()).await;
+        assert_eq!(cache.get("k").await.unwrap().as_slice(), b"v");
+        assert_eq!(cache.stats().hits.load(Ordering::Relaxed), 1);
+        assert_eq!(cache.stats().misses.load(Ordering::Relaxed), 1);
+    }
+
+    #[tokio::test]
+    async fn unreachable_redis_is_a_fast_miss() {
+        // Port 1 on loopback refuses connections.
+        let cache = Cache::redis("redis://127.0.0.1:1/", Duration::from_secs(60), None).unwrap();
+        let started = std::time::Instant::now();
+        cache.put("k", b"v".to_vec()).await;
+        assert!(cache.get("k").await.is_none());
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(cache.ping().await, Some(false));
+    }
+}

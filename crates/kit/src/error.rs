@@ -1,0 +1,214 @@
+//! One mapping from service errors to gRPC statuses, with `ErrorInfo` and `BadRequest`
+//! details. Internal errors are logged with a reference and never shown to callers.
+
+use std::collections::HashMap;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// Domain used in every `ErrorInfo`.
+pub const ERROR_DOMAIN: &str = "govlens.dev";
+
+/// One invalid field: its path (naming the row where there is one) and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    pub field: String,
+    pub description: String,
+}
+
+impl FieldViolation {
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        FieldViolation {
+            field: field.into(),
+            description: description.into(),
+        }
+    }
+}
+
+/// The small fixed set of errors every GovLens service returns.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{message}")]
+    InvalidArgument {
+        message: String,
+        violations: Vec<FieldViolation>,
+    },
+    #[error("{resource} {name:?} not found")]
+    NotFound { resource: String, name: String },
+    #[error("{resource} {name:?} already exists")]
+    AlreadyExists { resource: String, name: String },
+    #[error("{message}")]
+    FailedPrecondition { message: String },
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ServiceError {
+    /// INVALID_ARGUMENT with the given violations.
+    pub fn invalid(message: impl Into<String>, violations: Vec<FieldViolation>) -> Self {
+        ServiceError::InvalidArgument {
+            message: message.into(),
+            violations,
+        }
+    }
+
+    /// INVALID_ARGUMENT for one field.
+    pub fn invalid_field(field: impl Into<String>, description: impl Into<String>) -> Self {
+        let v = FieldViolation::new(field, description);
+        ServiceError::invalid(format!("invalid {}: {}", v.field, v.description), vec![v])
+    }
+
+    pub fn not_found(resource: impl Into<String>, name: impl Into<String>) -> Self {
+        ServiceError::NotFound {
+            resource: resource.into(),
+            name: name.into(),
+        }
+    }
+
+    pub fn already_exists(resource: impl Into<String>, name: impl Into<String>) -> Self {
+        ServiceError::AlreadyExists {
+            resource: resource.into(),
+            name: name.into(),
+        }
+    }
+
+    pub fn precondition(message: impl Into<String>) -> Self {
+        ServiceError::FailedPrecondition {
+            message: message.into(),
+        }
+    }
+
+    pub fn internal(err: impl Into<anyhow::Error>) -> Self {
+        ServiceError::Internal(err.into())
+    }
+
+    /// The stable `ErrorInfo.reason` of this error.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ServiceError::InvalidArgument { .. } => "INVALID_ARGUMENT",
+            ServiceError::NotFound { .. } => "NOT_FOUND",
+            ServiceError::AlreadyExists { .. } => "ALREADY_EXISTS",
+            ServiceError::FailedPrecondition { .. } => "FAILED_PRECONDITION",
+            ServiceError::Unavailable(_) => "UNAVAILABLE",
+            ServiceError::Internal(_) => "INTERNAL",
+        }
+    }
+}
+
+fn next_incident() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    format!("{t:x}-{n}")
+}
+
+impl From<ServiceError> for Status {
+    fn from(err: ServiceError) -> Status {
+        let reason = err.reason();
+        let mut details = ErrorDetails::new();
+        let mut metadata = HashMap::new();
+        let (code, message) = match &err {
+            ServiceError::InvalidArgument {
+                message,
+                violations,
+            } => {
+                for v in violations {
+                    details.add_bad_request_violation(v.field.clone(), v.description.clone());
+                }
+                (Code::InvalidArgument, message.clone())
+            }
+            ServiceError::NotFound { resource, name } => {
+                metadata.insert("resource".to_string(), resource.clone());
+                metadata.insert("name".to_string(), name.clone());
+                details.set_resource_info(resource.clone(), name.clone(), "", "not found");
+                (Code::NotFound, err.to_string())
+            }
+            ServiceError::AlreadyExists { resource, name } => {
+                metadata.insert("resource".to_string(), resource.clone());
+                metadata.insert("name".to_string(), name.clone());
+                details.set_resource_info(resource.clone(), name.clone(), "", "already exists");
+                (Code::AlreadyExists, err.to_string())
+            }
+            ServiceError::FailedPrecondition { message } => {
+                (Code::FailedPrecondition, message.clone())
+            }
+            ServiceError::Unavailable(message) => (Code::Unavailable, message.clone()),
+            ServiceError::Internal(source) => {
+                let incident = next_incident();
+                tracing::error!(incident = %incident, error = ?source, "internal error");
+                metadata.insert("incident".to_string(), incident.clone());
+                (
+                    Code::Internal,
+                    format!(
+                        "internal error (incident {incident}); the details are in the server log"
+                    ),
+                )
+            }
+        };
+        details.set_error_info(reason, ERROR_DOMAIN, metadata);
+        Status::with_error_details(code, message, details)
+    }
+}
+
+/// Result of a service operation.
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_argument_carries_every_violation() {
+        let status: Status = ServiceError::invalid(
+            "2 invalid fields",
+            vec![
+                FieldViolation::new(
+                    "records[3].observation.value",
+                    "a rating must be between 0 and 5",
+                ),
+                FieldViolation::new("records[7].platform.name", "must not be empty"),
+            ],
+        )
+        .into();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let details = status.get_error_details();
+        let fields: Vec<_> = details
+            .bad_request()
+            .unwrap()
+            .field_violations
+            .iter()
+            .map(|v| v.field.as_str())
+            .collect();
+        assert_eq!(
+            fields,
+            ["records[3].observation.value", "records[7].platform.name"]
+        );
+        assert_eq!(details.error_info().unwrap().reason, "INVALID_ARGUMENT");
+    }
+
+    #[test]
+    fn internal_errors_do_not_leak_their_cause() {
+        let status: Status =
+            ServiceError::internal(anyhow::anyhow!("SELECT * FROM secret_table failed")).into();
+        assert_eq!(status.code(), Code::Internal);
+        assert!(!status.message().contains("SELECT"));
+        assert!(!status.message().contains("secret_table"));
+        let info = status.get_error_details().error_info().cloned().unwrap();
+        assert!(info.metadata.contains_key("incident"));
+    }
+
+    #[test]
+    fn not_found_names_the_resource() {
+        let status: Status = ServiceError::not_found("platform", "nope").into();
+        assert_eq!(status.code(), Code::NotFound);
+        let info = status.get_error_details().error_info().cloned().unwrap();
+        assert_eq!(info.metadata["resource"], "platform");
+        assert_eq!(info.metadata["name"], "nope");
+    }
+}

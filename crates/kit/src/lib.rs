@@ -1,0 +1,10 @@
+//! Plumbing shared by the GovLens services: the error-to-status mapping, the cache,
+//! logging, health and reflection.
+
+pub mod cache;
+pub mod error;
+pub mod grpc;
+pub mod logging;
+
+pub use cache::Cache;
+pub use error::{FieldViolation, ServiceError, ServiceResult};

@@ -1,0 +1,21 @@
+//! Logging set up from the environment: `GOVLENS_LOG` (or `RUST_LOG`) for the filter,
+//! `GOVLENS_LOG_FORMAT=json` for structured JSON lines.
+
+use tracing_subscriber::EnvFilter;
+
+/// Installs the global subscriber; later calls are no-ops.
+pub fn init_logging(default_filter: &str) {
+    let filter = std::env::var("GOVLENS_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| default_filter.to_string());
+    let filter = EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new(default_filter));
+    let json = std::env::var("GOVLENS_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().flatten_event(true).try_init()
+    } else {
+        builder.try_init()
+    };
+}

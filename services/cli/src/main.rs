@@ -1,0 +1,53 @@
+//! `govlens`: run the embedded suite (`govlens up`) and talk to a running one.
+
+mod client;
+mod export;
+mod health;
+mod import;
+mod list;
+mod table;
+mod up;
+
+use clap::{Parser, Subcommand};
+
+/// GovLens: assessment of digital-government platforms.
+#[derive(Parser)]
+#[command(name = "govlens", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole suite in this process on the embedded default (SQLite file,
+    /// in-process cache), loading the paper's dataset on first start.
+    Up(up::UpArgs),
+    /// Import a bundle (a directory of CSV files or a JSON file) into a running suite.
+    Import(import::ImportArgs),
+    /// Export everything from a running suite as CSV files or JSON.
+    Export(export::ExportArgs),
+    /// List records of a running suite.
+    List(list::ListArgs),
+    /// Exit 0 when a service reports SERVING (for container healthchecks).
+    Health(health::HealthArgs),
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Up(args) => up::run(args).await,
+        Command::Import(args) => import::run(args).await,
+        Command::Export(args) => export::run(args).await,
+        Command::List(args) => list::run(args).await,
+        Command::Health(args) => health::run(args).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("govlens: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! `govlens up`: the suite in one process on the embedded default.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use govlens_data::DataConfig;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::{health_client::HealthClient, HealthCheckRequest};
+
+use crate::client::{data_client, explain, ServerArgs};
+
+#[derive(clap::Args)]
+pub struct UpArgs {
+    /// Address to serve gRPC on.
+    #[arg(long, env = "GOVLENS_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+    /// Directory of the embedded database.
+    #[arg(long, env = "GOVLENS_DATA_DIR", default_value = ".govlens")]
+    pub data_dir: PathBuf,
+    /// Use this database instead of the embedded SQLite file (postgres://...).
+    #[arg(long, env = "GOVLENS_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Cache in Redis (redis://...) instead of in-process only.
+    #[arg(long, env = "GOVLENS_REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Do not load the paper's dataset into an empty database.
+    #[arg(long)]
+    pub no_seed: bool,
+}
+
+pub async fn run(args: UpArgs) -> anyhow::Result<()> {
+    govlens_kit::logging::init_logging("info,sqlx=warn");
+    let database_url = match &args.database_url {
+        Some(url) => url.clone(),
+        None => {
+            std::fs::create_dir_all(&args.data_dir)?;
+            format!("sqlite://{}/govlens.db?mode=rwc", args.data_dir.display())
+        }
+    };
+    let mut config = DataConfig::embedded(args.listen, database_url.clone());
+    config.redis_url = args.redis_url.clone();
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen on {}: {e} (another `govlens up` running? try --listen)",
+                args.listen
+            )
+        })?;
+    let address = format!("http://{}", listener.local_addr()?);
+    let mut server = tokio::spawn(govlens_data::serve(
+        config,
+        listener,
+        govlens_data::shutdown_signal(),
+    ));
+
+    tokio::select! {
+        ready = wait_serving(&address) => ready?,
+        ended = &mut server => return ended?.and_then(|_| anyhow::bail!("the data service stopped during start-up")),
+    }
+    let server_args = ServerArgs {
+        server: address.clone(),
+    };
+    if !args.no_seed {
+        seed_if_empty(&server_args).await?;
+    }
+    println!("GovLens is up at {address}");
+    println!("  database: {}", redact(&database_url));
+    println!(
+        "  health and reflection: grpcurl -plaintext {} list",
+        address.trim_start_matches("http://")
+    );
+    println!("  try: govlens list platforms   (Ctrl-C stops)");
+    server.await??;
+    Ok(())
+}
+
+/// Loads the paper's dataset when the database has never been written to.
+async fn seed_if_empty(server: &ServerArgs) -> anyhow::Result<()> {
+    let mut client = data_client(server).await?;
+    let revision = client
+        .get_data_revision(govlens_proto::data::v1::GetDataRevisionRequest {})
+        .await
+        .map_err(explain)?
+        .into_inner()
+        .revision;
+    if revision > 0 {
+        tracing::info!(
+            revision,
+            "database already holds data; not loading the paper's dataset"
+        );
+        return Ok(());
+    }
+    let records = govlens_dataset::paper::records()?;
+    let response = crate::import::send(server, records, 5000, false).await?;
+    let created: i64 = response.counts.iter().map(|c| c.created).sum();
+    println!(
+        "loaded the paper's dataset: {created} records (revision {})",
+        response.revision
+    );
+    Ok(())
+}
+
+async fn wait_serving(address: &str) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Ok(channel) = tonic::transport::Endpoint::from_shared(address.to_string())?
+            .connect()
+            .await
+        {
+            let status = HealthClient::new(channel)
+                .check(HealthCheckRequest {
+                    service: String::new(),
+                })
+                .await
+                .map(|r| r.into_inner().status);
+            if status.ok() == Some(ServingStatus::Serving as i32) {
+                return Ok(());
+            }
+        }
+        if tokio::time::Instant::now() > deadline {
+            anyhow::bail!("the data service did not become healthy within 120 s");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A database URL without its password, for printing.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let user_part = &url[scheme + 3..at];
+            let user = user_part.split(':').next().unwrap_or_default();
+            format!("{}{}@{}", &url[..scheme + 3], user, &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}

@@ -1,0 +1,171 @@
+//! Configuration of the data service, read from the environment once at start.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Environment variables the data service reads.
+pub const ENV_LISTEN: &str = "GOVLENS_DATA_LISTEN";
+pub const ENV_DATABASE_URL: &str = "DATABASE_URL";
+pub const ENV_REDIS_URL: &str = "REDIS_URL";
+pub const ENV_CACHE_MEMORY_MB: &str = "GOVLENS_CACHE_MEMORY_MB";
+pub const ENV_CACHE_TTL_SECS: &str = "GOVLENS_CACHE_TTL_SECS";
+
+/// A configuration value is missing or malformed.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {message}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+/// Everything the data service needs to start.
+#[derive(Debug, Clone)]
+pub struct DataConfig {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub redis_url: Option<String>,
+    /// In-process cache size; 0 disables the in-process layer.
+    pub cache_memory_bytes: u64,
+    pub cache_ttl: Duration,
+}
+
+impl DataConfig {
+    /// Embedded defaults: SQLite at `database_url`, in-process cache only.
+    pub fn embedded(listen: SocketAddr, database_url: String) -> Self {
+        DataConfig {
+            listen,
+            database_url,
+            redis_url: None,
+            cache_memory_bytes: 64 << 20,
+            cache_ttl: Duration::from_secs(300),
+        }
+    }
+
+    /// Reads the configuration from `lookup` (the process environment in production).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let err = |variable, message: String| ConfigError { variable, message };
+        let listen = lookup(ENV_LISTEN).unwrap_or_else(|| "127.0.0.1:50051".to_string());
+        let listen: SocketAddr = listen.parse().map_err(|_| {
+            err(
+                ENV_LISTEN,
+                format!("{listen:?} is not an address like 0.0.0.0:50051"),
+            )
+        })?;
+        let database_url = lookup(ENV_DATABASE_URL)
+            .filter(|u| !u.trim().is_empty())
+            .ok_or_else(|| {
+                err(
+                    ENV_DATABASE_URL,
+                    "is required, e.g. postgres://user@host/db or sqlite://govlens.db?mode=rwc"
+                        .into(),
+                )
+            })?;
+        if !(database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://")
+            || database_url.starts_with("sqlite:"))
+        {
+            return Err(err(
+                ENV_DATABASE_URL,
+                "must start with postgres://, postgresql:// or sqlite:".into(),
+            ));
+        }
+        let redis_url = lookup(ENV_REDIS_URL).filter(|u| !u.trim().is_empty());
+        if let Some(url) = &redis_url {
+            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                return Err(err(
+                    ENV_REDIS_URL,
+                    "must start with redis:// or rediss://".into(),
+                ));
+            }
+        }
+        let number = |variable: &'static str, default: u64| -> Result<u64, ConfigError> {
+            match lookup(variable) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse()
+                    .map_err(|_| err(variable, format!("{v:?} is not a whole number"))),
+            }
+        };
+        Ok(DataConfig {
+            listen,
+            database_url,
+            redis_url,
+            cache_memory_bytes: number(ENV_CACHE_MEMORY_MB, 64)? << 20,
+            cache_ttl: Duration::from_secs(number(ENV_CACHE_TTL_SECS, 300)?.max(1)),
+        })
+    }
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// The cache this configuration asks for.
+    pub fn cache(&self) -> anyhow::Result<govlens_kit::Cache> {
+        let memory = (self.cache_memory_bytes > 0).then_some(self.cache_memory_bytes);
+        Ok(match &self.redis_url {
+            Some(url) => govlens_kit::Cache::redis(url, self.cache_ttl, memory)?,
+            None => match memory {
+                Some(bytes) => govlens_kit::Cache::memory(bytes, self.cache_ttl),
+                None => govlens_kit::Cache::disabled(),
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<DataConfig, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        DataConfig::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn reads_a_complete_configuration() {
+        let c = config(&[
+            (ENV_LISTEN, "0.0.0.0:6000"),
+            (ENV_DATABASE_URL, "postgres://u@h/db"),
+            (ENV_REDIS_URL, "redis://127.0.0.1:6379"),
+            (ENV_CACHE_MEMORY_MB, "0"),
+        ])
+        .unwrap();
+        assert_eq!(c.listen.port(), 6000);
+        assert_eq!(c.redis_url.as_deref(), Some("redis://127.0.0.1:6379"));
+        assert_eq!(c.cache_memory_bytes, 0);
+    }
+
+    #[test]
+    fn fails_fast_naming_the_variable() {
+        assert_eq!(config(&[]).unwrap_err().variable, ENV_DATABASE_URL);
+        assert_eq!(
+            config(&[(ENV_DATABASE_URL, "mysql://x")])
+                .unwrap_err()
+                .variable,
+            ENV_DATABASE_URL
+        );
+        let e = config(&[
+            (ENV_DATABASE_URL, "sqlite::memory:"),
+            (ENV_LISTEN, "nowhere"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.variable, ENV_LISTEN);
+        let e = config(&[
+            (ENV_DATABASE_URL, "sqlite::memory:"),
+            (ENV_REDIS_URL, "http://x"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.variable, ENV_REDIS_URL);
+        let e = config(&[
+            (ENV_DATABASE_URL, "sqlite::memory:"),
+            (ENV_CACHE_TTL_SECS, "soon"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.variable, ENV_CACHE_TTL_SECS);
+    }
+}

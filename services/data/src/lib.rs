@@ -1,0 +1,13 @@
+//! The GovLens data service: regions, platforms, channels, observations with
+//! provenance, policy documents, service functions, indicators and reported aggregates,
+//! over gRPC, persisted with sea-orm on PostgreSQL or SQLite, cached by data revision.
+
+pub mod config;
+pub mod entities;
+pub mod migration;
+pub mod server;
+pub mod service;
+pub mod store;
+
+pub use config::DataConfig;
+pub use server::{serve, shutdown_signal, DataComponent};

@@ -1,0 +1,455 @@
+//! Persistence of the data service over sea-orm, the same on PostgreSQL and SQLite.
+//! Every write runs in one transaction that also advances the data revision.
+
+pub mod import;
+pub mod kinds;
+pub mod query;
+pub mod regions;
+pub mod write;
+
+use std::time::Duration;
+
+use govlens_kit::{FieldViolation, ServiceError, ServiceResult};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectOptions, ConnectionTrait, Database,
+    DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, TransactionTrait,
+};
+use sea_orm_migration::MigratorTrait;
+
+use crate::entities::*;
+use kinds::*;
+
+/// The data service's database.
+#[derive(Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+/// Turns a database error into a service error: constraint races become their status,
+/// everything else is internal (logged, never shown).
+pub fn db_error(err: DbErr) -> ServiceError {
+    match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => {
+            ServiceError::already_exists("record", "a record with the same key")
+        }
+        Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
+            ServiceError::precondition("the record is referenced by other records")
+        }
+        _ => match &err {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
+                tracing::warn!(error = %err, "database unavailable");
+                ServiceError::Unavailable("the database is unavailable; retry later".into())
+            }
+            _ => ServiceError::internal(err),
+        },
+    }
+}
+
+impl Store {
+    /// Connects to `url` (postgres://... or sqlite://...). SQLite gets one connection:
+    /// the embedded mode serves one analyst, and SQLite has one writer anyway.
+    pub async fn connect(url: &str) -> anyhow::Result<Store> {
+        let mut opts = ConnectOptions::new(url.to_string());
+        opts.sqlx_logging(false)
+            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(10));
+        if url.starts_with("sqlite") {
+            opts.max_connections(1).min_connections(1);
+        } else {
+            opts.max_connections(16).min_connections(1);
+        }
+        let db = Database::connect(opts).await?;
+        if db.get_database_backend() == DbBackend::Sqlite && !url.contains(":memory:") {
+            db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
+        }
+        Ok(Store { db })
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        crate::migration::Migrator::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> bool {
+        self.db.ping().await.is_ok()
+    }
+
+    /// The current data revision.
+    pub async fn revision(&self) -> ServiceResult<i64> {
+        current_revision(&self.db).await.map_err(db_error)
+    }
+
+    pub async fn begin(&self) -> ServiceResult<DatabaseTransaction> {
+        self.db.begin().await.map_err(db_error)
+    }
+}
+
+pub async fn current_revision<C: ConnectionTrait>(c: &C) -> Result<i64, DbErr> {
+    Ok(data_revision::Entity::find_by_id(1i64)
+        .one(c)
+        .await?
+        .map(|m| m.revision)
+        .unwrap_or(0))
+}
+
+/// Advances the revision inside the write's transaction; the row lock also orders
+/// concurrent writers, so revisions follow commit order.
+pub async fn bump_revision(tx: &DatabaseTransaction) -> Result<i64, DbErr> {
+    data_revision::Entity::update_many()
+        .col_expr(
+            data_revision::Column::Revision,
+            Expr::col(data_revision::Column::Revision).add(1),
+        )
+        .filter(data_revision::Column::Id.eq(1))
+        .exec(tx)
+        .await?;
+    current_revision(tx).await
+}
+
+/// What an upsert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+pub async fn find<K: StoredKind, C: ConnectionTrait>(
+    c: &C,
+    cond: Condition,
+) -> Result<Option<K::Model>, DbErr> {
+    K::Entity::find().filter(cond).one(c).await
+}
+
+pub async fn find_by_id<K: StoredKind, C: ConnectionTrait>(
+    c: &C,
+    id: i64,
+) -> Result<Option<K::Model>, DbErr> {
+    find::<K, C>(c, Condition::all().add(K::id_column().eq(id))).await
+}
+
+pub async fn find_by_code<K: CodedKind, C: ConnectionTrait>(
+    c: &C,
+    code: &str,
+) -> Result<Option<K::Model>, DbErr> {
+    find::<K, C>(c, Condition::all().add(K::code_column().eq(code))).await
+}
+
+pub async fn count<K: StoredKind, C: ConnectionTrait>(
+    c: &C,
+    cond: Condition,
+) -> Result<u64, DbErr> {
+    K::Entity::find().filter(cond).count(c).await
+}
+
+/// One page in id order after `after_id`.
+pub async fn page<K: StoredKind, C: ConnectionTrait>(
+    c: &C,
+    cond: Condition,
+    after_id: i64,
+    limit: u64,
+) -> Result<Vec<K::Model>, DbErr> {
+    K::Entity::find()
+        .filter(cond.add(K::id_column().gt(after_id)))
+        .order_by_asc(K::id_column())
+        .limit(limit)
+        .all(c)
+        .await
+}
+
+/// Inserts the record, or updates the row with its natural key if it differs.
+/// `extra` sets stored fields the record does not carry (a region's path).
+pub async fn upsert<K: StoredKind, C: ConnectionTrait>(
+    c: &C,
+    r: &K::Record,
+    extra: impl FnOnce(&mut K::Active),
+) -> Result<(Outcome, K::Model), DbErr> {
+    match find::<K, C>(c, K::natural_key(r)).await? {
+        Some(existing) if K::to_record(existing.clone()) == *r => {
+            Ok((Outcome::Unchanged, existing))
+        }
+        Some(existing) => {
+            let mut active = existing.into_active_model();
+            K::fill(r, &mut active);
+            extra(&mut active);
+            Ok((Outcome::Updated, active.update(c).await?))
+        }
+        None => {
+            let mut active = <K::Active as Default>::default();
+            K::fill(r, &mut active);
+            extra(&mut active);
+            Ok((Outcome::Created, active.insert(c).await?))
+        }
+    }
+}
+
+/// Replaces the row `id` with the record (its natural key may change).
+pub async fn replace<K: StoredKind, C: ConnectionTrait>(
+    c: &C,
+    existing: K::Model,
+    r: &K::Record,
+    extra: impl FnOnce(&mut K::Active),
+) -> Result<K::Model, DbErr> {
+    let mut active = existing.into_active_model();
+    K::fill(r, &mut active);
+    extra(&mut active);
+    active.update(c).await
+}
+
+pub async fn delete_by_id<K: StoredKind, C: ConnectionTrait>(c: &C, id: i64) -> Result<u64, DbErr> {
+    Ok(K::Entity::delete_many()
+        .filter(K::id_column().eq(id))
+        .exec(c)
+        .await?
+        .rows_affected)
+}
+
+/// Whether a record with this code exists.
+pub async fn reference_exists<C: ConnectionTrait>(
+    c: &C,
+    target: RefTarget,
+    code: &str,
+) -> Result<bool, DbErr> {
+    Ok(match target {
+        RefTarget::Region => find_by_code::<Regions, C>(c, code).await?.is_some(),
+        RefTarget::Platform => find_by_code::<Platforms, C>(c, code).await?.is_some(),
+        RefTarget::Channel => find_by_code::<Channels, C>(c, code).await?.is_some(),
+        RefTarget::ServiceFunction => find_by_code::<ServiceFunctions, C>(c, code)
+            .await?
+            .is_some(),
+        RefTarget::Indicator => find_by_code::<Indicators, C>(c, code).await?.is_some(),
+    })
+}
+
+/// Records that refer to `code` and so prevent deleting it, as (kind, count).
+pub async fn dependents<C: ConnectionTrait>(
+    c: &C,
+    target: RefTarget,
+    code: &str,
+) -> Result<Vec<(&'static str, u64)>, DbErr> {
+    let subject = |kind: &str| {
+        (
+            Condition::all()
+                .add(indicator_value::Column::SubjectKind.eq(kind))
+                .add(indicator_value::Column::SubjectCode.eq(code)),
+            Condition::all()
+                .add(reported_aggregate::Column::SubjectKind.eq(kind))
+                .add(reported_aggregate::Column::SubjectCode.eq(code)),
+        )
+    };
+    let counts = match target {
+        RefTarget::Region => {
+            let (values, aggregates) = subject("region");
+            vec![
+                (
+                    "child regions",
+                    count::<Regions, C>(
+                        c,
+                        Condition::all().add(region::Column::ParentCode.eq(code)),
+                    )
+                    .await?,
+                ),
+                (
+                    "platforms",
+                    count::<Platforms, C>(
+                        c,
+                        Condition::all().add(platform::Column::RegionCode.eq(code)),
+                    )
+                    .await?,
+                ),
+                (
+                    "policy documents",
+                    count::<PolicyDocuments, C>(
+                        c,
+                        Condition::all().add(policy_document::Column::RegionCode.eq(code)),
+                    )
+                    .await?,
+                ),
+                (
+                    "indicator values",
+                    count::<IndicatorValues, C>(c, values).await?,
+                ),
+                (
+                    "reported aggregates",
+                    count::<ReportedAggregates, C>(c, aggregates).await?,
+                ),
+            ]
+        }
+        RefTarget::Platform => {
+            let (values, aggregates) = subject("platform");
+            vec![
+                (
+                    "observations",
+                    count::<Observations, C>(
+                        c,
+                        Condition::all().add(observation::Column::PlatformCode.eq(code)),
+                    )
+                    .await?,
+                ),
+                (
+                    "platform functions",
+                    count::<PlatformFunctions, C>(
+                        c,
+                        Condition::all().add(platform_function::Column::PlatformCode.eq(code)),
+                    )
+                    .await?,
+                ),
+                (
+                    "indicator values",
+                    count::<IndicatorValues, C>(c, values).await?,
+                ),
+                (
+                    "reported aggregates",
+                    count::<ReportedAggregates, C>(c, aggregates).await?,
+                ),
+            ]
+        }
+        RefTarget::Channel => vec![(
+            "observations",
+            count::<Observations, C>(
+                c,
+                Condition::all().add(observation::Column::ChannelCode.eq(code)),
+            )
+            .await?,
+        )],
+        RefTarget::ServiceFunction => vec![(
+            "platform functions",
+            count::<PlatformFunctions, C>(
+                c,
+                Condition::all().add(platform_function::Column::FunctionCode.eq(code)),
+            )
+            .await?,
+        )],
+        RefTarget::Indicator => vec![(
+            "indicator values",
+            count::<IndicatorValues, C>(
+                c,
+                Condition::all().add(indicator_value::Column::IndicatorCode.eq(code)),
+            )
+            .await?,
+        )],
+    };
+    Ok(counts.into_iter().filter(|(_, n)| *n > 0).collect())
+}
+
+/// FAILED_PRECONDITION naming what still refers to the record, if anything does.
+pub async fn ensure_unreferenced<C: ConnectionTrait>(
+    c: &C,
+    target: RefTarget,
+    code: &str,
+) -> ServiceResult<()> {
+    let blocking = dependents(c, target, code).await.map_err(db_error)?;
+    if blocking.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = blocking.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    Err(ServiceError::precondition(format!(
+        "{} {code:?} is still referenced by {}; delete or move those first",
+        target.noun(),
+        list.join(", ")
+    )))
+}
+
+/// The stored path of a region: "/" + codes from the root down + "/".
+pub async fn region_path<C: ConnectionTrait>(
+    c: &C,
+    r: &govlens_dataset::RegionRecord,
+) -> ServiceResult<String> {
+    if r.parent_code.is_empty() {
+        return Ok(format!("/{}/", r.code));
+    }
+    let parent = find_by_code::<Regions, C>(c, &r.parent_code)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| {
+            ServiceError::invalid_field(
+                "parent_code",
+                format!("region {:?} does not exist", r.parent_code),
+            )
+        })?;
+    // The parent lies inside this region's subtree when its path passes through it.
+    if parent.path.contains(&format!("/{}/", r.code)) {
+        return Err(ServiceError::invalid_field(
+            "parent_code",
+            format!(
+                "{:?} lies inside {:?}: the hierarchy would have a cycle",
+                r.parent_code, r.code
+            ),
+        ));
+    }
+    Ok(format!("{}{}/", parent.path, r.code))
+}
+
+/// Upserts a region, moving its whole subtree when its parent changes.
+pub async fn upsert_region<C: ConnectionTrait>(
+    c: &C,
+    r: &govlens_dataset::RegionRecord,
+) -> ServiceResult<(Outcome, region::Model)> {
+    let path = region_path(c, r).await?;
+    let old = find_by_code::<Regions, C>(c, &r.code)
+        .await
+        .map_err(db_error)?;
+    let new_path = path.clone();
+    let (outcome, model) = upsert::<Regions, C>(c, r, move |a| a.path = Set(new_path))
+        .await
+        .map_err(db_error)?;
+    if let Some(old) = old.filter(|o| o.path != path) {
+        move_subtree(c, &old.path, &path).await.map_err(db_error)?;
+    }
+    Ok((outcome, model))
+}
+
+async fn move_subtree<C: ConnectionTrait>(
+    c: &C,
+    old_prefix: &str,
+    new_prefix: &str,
+) -> Result<(), DbErr> {
+    let descendants = region::Entity::find()
+        .filter(starts_with(region::Column::Path, old_prefix))
+        .filter(region::Column::Path.ne(old_prefix))
+        .all(c)
+        .await?;
+    for d in descendants {
+        let moved = format!("{new_prefix}{}", &d.path[old_prefix.len()..]);
+        let mut active = d.into_active_model();
+        active.path = Set(moved);
+        active.update(c).await?;
+    }
+    Ok(())
+}
+
+/// Checks that every reference of a record resolves; violations name the field.
+pub async fn check_references<C: ConnectionTrait>(
+    c: &C,
+    refs: &[Reference],
+    known: &mut std::collections::HashSet<(RefTarget, String)>,
+) -> Result<Vec<FieldViolation>, DbErr> {
+    let mut violations = Vec::new();
+    for r in refs {
+        let key = (r.target, r.code.clone());
+        if known.contains(&key) {
+            continue;
+        }
+        if reference_exists(c, r.target, &r.code).await? {
+            known.insert(key);
+        } else {
+            violations.push(FieldViolation::new(
+                r.field,
+                format!("{} {:?} does not exist", r.target.noun(), r.code),
+            ));
+        }
+    }
+    Ok(violations)
+}
