@@ -76,7 +76,14 @@ pub fn indicator(code: &str) -> pb::Indicator {
     }
 }
 
-pub fn observation(platform: &str, channel: &str, metric: pb::Metric, on: &str, value: f64, printed: &str) -> pb::Observation {
+pub fn observation(
+    platform: &str,
+    channel: &str,
+    metric: pb::Metric,
+    on: &str,
+    value: f64,
+    printed: &str,
+) -> pb::Observation {
     pb::Observation {
         id: 0,
         platform_code: platform.to_string(),
@@ -101,12 +108,21 @@ pub fn policy_document(code: &str, region: &str) -> pb::PolicyDocument {
         issuer: "Provincial People's Government".to_string(),
         year: 2019,
         programme: "Digital government".to_string(),
-        toe_tags: vec![pb::ToeDimension::Technology as i32, pb::ToeDimension::Organization as i32],
+        toe_tags: vec![
+            pb::ToeDimension::Technology as i32,
+            pb::ToeDimension::Organization as i32,
+        ],
         source: source("pan2023-toe", "1"),
     }
 }
 
-pub fn indicator_value(indicator: &str, kind: pb::SubjectKind, subject: &str, period: &str, value: f64) -> pb::IndicatorValue {
+pub fn indicator_value(
+    indicator: &str,
+    kind: pb::SubjectKind,
+    subject: &str,
+    period: &str,
+    value: f64,
+) -> pb::IndicatorValue {
     pb::IndicatorValue {
         id: 0,
         indicator_code: indicator.to_string(),
@@ -165,15 +181,46 @@ impl World {
             indicator: unique_code("ind"),
         };
         let mut c = srv.client();
-        create_region(&mut c, region(&w.country, "China", pb::AdminLevel::Country, "")).await;
-        create_region(&mut c, region(&w.province_a, "Sichuan", pb::AdminLevel::Province, &w.country)).await;
-        create_region(&mut c, region(&w.province_b, "Guizhou", pb::AdminLevel::Province, &w.country)).await;
-        for (code, kind) in [(&w.channel_a, pb::ChannelKind::AppStore), (&w.channel_b, pb::ChannelKind::Web)] {
-            c.create_channel(pb::CreateChannelRequest { channel: Some(channel(code, kind)), request_id: String::new() })
-                .await
-                .expect("create channel");
+        create_region(
+            &mut c,
+            region(&w.country, "China", pb::AdminLevel::Country, ""),
+        )
+        .await;
+        create_region(
+            &mut c,
+            region(
+                &w.province_a,
+                "Sichuan",
+                pb::AdminLevel::Province,
+                &w.country,
+            ),
+        )
+        .await;
+        create_region(
+            &mut c,
+            region(
+                &w.province_b,
+                "Guizhou",
+                pb::AdminLevel::Province,
+                &w.country,
+            ),
+        )
+        .await;
+        for (code, kind) in [
+            (&w.channel_a, pb::ChannelKind::AppStore),
+            (&w.channel_b, pb::ChannelKind::Web),
+        ] {
+            c.create_channel(pb::CreateChannelRequest {
+                channel: Some(channel(code, kind)),
+                request_id: String::new(),
+            })
+            .await
+            .expect("create channel");
         }
-        for (code, region) in [(&w.platform_a, &w.province_a), (&w.platform_b, &w.province_b)] {
+        for (code, region) in [
+            (&w.platform_a, &w.province_a),
+            (&w.platform_b, &w.province_b),
+        ] {
             create_platform(&mut c, platform(code, region)).await;
         }
         for code in [&w.function_a, &w.function_b] {
@@ -184,38 +231,50 @@ impl World {
             .await
             .expect("create service function");
         }
-        c.create_indicator(pb::CreateIndicatorRequest { indicator: Some(indicator(&w.indicator)), request_id: String::new() })
-            .await
-            .expect("create indicator");
+        c.create_indicator(pb::CreateIndicatorRequest {
+            indicator: Some(indicator(&w.indicator)),
+            request_id: String::new(),
+        })
+        .await
+        .expect("create indicator");
         w
     }
 }
 
 pub async fn create_region(c: &mut Client, region: pb::Region) -> pb::Region {
-    c.create_region(pb::CreateRegionRequest { region: Some(region), request_id: String::new() })
-        .await
-        .expect("create region")
-        .into_inner()
-        .region
-        .expect("region in response")
+    c.create_region(pb::CreateRegionRequest {
+        region: Some(region),
+        request_id: String::new(),
+    })
+    .await
+    .expect("create region")
+    .into_inner()
+    .region
+    .expect("region in response")
 }
 
 pub async fn create_platform(c: &mut Client, platform: pb::Platform) -> pb::Platform {
-    c.create_platform(pb::CreatePlatformRequest { platform: Some(platform), request_id: String::new() })
-        .await
-        .expect("create platform")
-        .into_inner()
-        .platform
-        .expect("platform in response")
+    c.create_platform(pb::CreatePlatformRequest {
+        platform: Some(platform),
+        request_id: String::new(),
+    })
+    .await
+    .expect("create platform")
+    .into_inner()
+    .platform
+    .expect("platform in response")
 }
 
 pub async fn create_observation(c: &mut Client, observation: pb::Observation) -> pb::Observation {
-    c.create_observation(pb::CreateObservationRequest { observation: Some(observation), request_id: String::new() })
-        .await
-        .expect("create observation")
-        .into_inner()
-        .observation
-        .expect("observation in response")
+    c.create_observation(pb::CreateObservationRequest {
+        observation: Some(observation),
+        request_id: String::new(),
+    })
+    .await
+    .expect("create observation")
+    .into_inner()
+    .observation
+    .expect("observation in response")
 }
 
 /// Tracks the data revision: every write must advance it, reads must not.
@@ -225,24 +284,38 @@ pub struct Revisions {
 
 impl Revisions {
     pub async fn start(srv: &TestServer) -> Revisions {
-        Revisions { last: srv.revision().await }
+        Revisions {
+            last: srv.revision().await,
+        }
     }
 
     /// A write reported `reported`: it must be newer than anything before.
     #[track_caller]
     pub fn wrote(&mut self, reported: i64) {
-        assert!(reported > self.last, "a write reported revision {reported}, not after {}", self.last);
+        assert!(
+            reported > self.last,
+            "a write reported revision {reported}, not after {}",
+            self.last
+        );
         self.last = reported;
     }
 
     /// Checks the server is still at the last revision (nothing was written since).
     pub async fn unchanged(&self, srv: &TestServer, what: &str) {
-        assert_eq!(srv.revision().await, self.last, "the revision changed after {what}");
+        assert_eq!(
+            srv.revision().await,
+            self.last,
+            "the revision changed after {what}"
+        );
     }
 
     /// Checks the server's current revision is the last one a write reported.
     pub async fn current(&self, srv: &TestServer) {
-        assert_eq!(srv.revision().await, self.last, "GetDataRevision disagrees with the last write");
+        assert_eq!(
+            srv.revision().await,
+            self.last,
+            "GetDataRevision disagrees with the last write"
+        );
     }
 
     pub fn last(&self) -> i64 {

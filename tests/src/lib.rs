@@ -128,7 +128,10 @@ impl Drop for PostgresDatabase {
         let name = self.name.clone();
         // Drop runs inside the test's runtime: use a thread with a runtime of its own.
         let dropped = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             rt.block_on(async {
                 let db = admin_connection(&admin_url).await;
                 let result = db
@@ -140,7 +143,10 @@ impl Drop for PostgresDatabase {
         })
         .join();
         if !matches!(dropped, Ok(Some(_))) {
-            shout(&format!("warning: could not drop test database {}", self.name));
+            shout(&format!(
+                "warning: could not drop test database {}",
+                self.name
+            ));
         }
     }
 }
@@ -152,7 +158,10 @@ pub fn with_database(base: &str, name: &str) -> String {
         None => (base, None),
     };
     let host_start = head.find("://").map(|i| i + 3).unwrap_or(0);
-    let path_start = head[host_start..].find('/').map(|i| i + host_start).unwrap_or(head.len());
+    let path_start = head[host_start..]
+        .find('/')
+        .map(|i| i + host_start)
+        .unwrap_or(head.len());
     let mut url = format!("{}/{name}", &head[..path_start]);
     if let Some(q) = query {
         url.push('?');
@@ -168,7 +177,12 @@ impl TestDb {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temporary directory");
                 let url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
-                Some(TestDb { backend, url, _dir: Some(dir), _postgres: None })
+                Some(TestDb {
+                    backend,
+                    url,
+                    _dir: Some(dir),
+                    _postgres: None,
+                })
             }
             Backend::Postgres => {
                 let base = postgres_base_url()?;
@@ -184,7 +198,10 @@ impl TestDb {
                     backend,
                     url,
                     _dir: None,
-                    _postgres: Some(PostgresDatabase { admin_url: base, name }),
+                    _postgres: Some(PostgresDatabase {
+                        admin_url: base,
+                        name,
+                    }),
                 })
             }
         }
@@ -275,7 +292,9 @@ pub fn data_client(channel: Channel) -> Client {
 pub async fn wait_serving(channel: Channel, service: &str) {
     let mut health = HealthClient::new(channel);
     loop {
-        let request = HealthCheckRequest { service: service.to_string() };
+        let request = HealthCheckRequest {
+            service: service.to_string(),
+        };
         if let Ok(resp) = health.check(request).await {
             if resp.into_inner().status == ServingStatus::Serving as i32 {
                 return;
@@ -303,7 +322,9 @@ impl TestServer {
 
     /// Serves with `config` and returns once health reports SERVING.
     pub async fn start_with(config: DataConfig) -> TestServer {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local address");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let mut task = tokio::spawn(govlens_data::serve(config, listener, async {
@@ -366,12 +387,18 @@ impl TestServer {
         let mut revisions = Vec::new();
         while let Some(chunk) = stream.message().await.expect("ExportRecords chunk") {
             if batch_size > 0 {
-                assert!(chunk.records.len() <= batch_size as usize, "a chunk is larger than batch_size");
+                assert!(
+                    chunk.records.len() <= batch_size as usize,
+                    "a chunk is larger than batch_size"
+                );
             }
             revisions.push(chunk.revision);
             records.extend(chunk.records);
         }
-        assert!(!revisions.is_empty(), "ExportRecords streamed no message at all");
+        assert!(
+            !revisions.is_empty(),
+            "ExportRecords streamed no message at all"
+        );
         assert!(
             revisions.iter().all(|r| *r == revisions[0]),
             "chunks of one export report different revisions: {revisions:?}"
@@ -385,9 +412,14 @@ impl TestServer {
     }
 
     /// Streams `batches` to ImportRecords, one message per batch.
-    pub async fn import(&self, batches: Vec<Vec<pb::Record>>) -> Result<pb::ImportRecordsResponse, Status> {
-        let messages: Vec<pb::ImportRecordsRequest> =
-            batches.into_iter().map(|records| pb::ImportRecordsRequest { records }).collect();
+    pub async fn import(
+        &self,
+        batches: Vec<Vec<pb::Record>>,
+    ) -> Result<pb::ImportRecordsResponse, Status> {
+        let messages: Vec<pb::ImportRecordsRequest> = batches
+            .into_iter()
+            .map(|records| pb::ImportRecordsRequest { records })
+            .collect();
         self.client()
             .import_records(tokio_stream::iter(messages))
             .await
@@ -396,7 +428,9 @@ impl TestServer {
 
     /// Imports the paper's dataset in one batch.
     pub async fn load_paper(&self) -> pb::ImportRecordsResponse {
-        self.import(vec![paper_pb()]).await.expect("importing the paper dataset")
+        self.import(vec![paper_pb()])
+            .await
+            .expect("importing the paper dataset")
     }
 }
 
@@ -417,7 +451,10 @@ pub fn paper_records() -> Vec<SourcedRecord> {
 
 /// The paper's bundle as import messages, origins included.
 pub fn paper_pb() -> Vec<pb::Record> {
-    paper_records().into_iter().map(|r| record_to_pb(r.record, r.origin)).collect()
+    paper_records()
+        .into_iter()
+        .map(|r| record_to_pb(r.record, r.origin))
+        .collect()
 }
 
 /// The paper's records after `prepare` (values read from their printed form).
@@ -436,7 +473,9 @@ pub fn prepared_paper() -> Vec<AnyRecord> {
 pub fn records_from_pb(records: Vec<pb::Record>) -> Vec<AnyRecord> {
     records
         .into_iter()
-        .map(|r| record_from_pb(r.clone()).unwrap_or_else(|v| panic!("unreadable record {r:?}: {v:?}")))
+        .map(|r| {
+            record_from_pb(r.clone()).unwrap_or_else(|v| panic!("unreadable record {r:?}: {v:?}"))
+        })
         .collect()
 }
 
@@ -462,13 +501,21 @@ pub fn field_violations(status: &Status) -> Vec<(String, String)> {
     status
         .get_error_details()
         .bad_request()
-        .map(|b| b.field_violations.iter().map(|v| (v.field.clone(), v.description.clone())).collect())
+        .map(|b| {
+            b.field_violations
+                .iter()
+                .map(|v| (v.field.clone(), v.description.clone()))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 /// The fields named by a status's BadRequest violations.
 pub fn violation_fields(status: &Status) -> Vec<String> {
-    field_violations(status).into_iter().map(|(f, _)| f).collect()
+    field_violations(status)
+        .into_iter()
+        .map(|(f, _)| f)
+        .collect()
 }
 
 /// The ErrorInfo of a status.
@@ -497,7 +544,11 @@ pub fn expect_code<T: std::fmt::Debug>(result: Result<T, Status>, code: Code) ->
         Err(status) => {
             assert_eq!(status.code(), code, "unexpected status: {status:?}");
             let info = error_info(&status).unwrap_or_else(|| panic!("no ErrorInfo in {status:?}"));
-            assert_eq!(info.reason, reason_of(code), "ErrorInfo reason of {status:?}");
+            assert_eq!(
+                info.reason,
+                reason_of(code),
+                "ErrorInfo reason of {status:?}"
+            );
             assert_eq!(info.domain, govlens_kit::error::ERROR_DOMAIN);
             assert_no_internals(&status);
             status
@@ -519,13 +570,25 @@ pub fn expect_invalid<T: std::fmt::Debug>(result: Result<T, Status>, field: &str
 }
 
 /// Words that would show that a database error leaked into a status.
-const LEAK_MARKERS: &[&str] = &["SELECT", "INSERT", "UPDATE \"", "DELETE FROM", "constraint", "sqlx", "SQLSTATE"];
+const LEAK_MARKERS: &[&str] = &[
+    "SELECT",
+    "INSERT",
+    "UPDATE \"",
+    "DELETE FROM",
+    "constraint",
+    "sqlx",
+    "SQLSTATE",
+];
 
 /// A status shown to users must not leak database internals.
 #[track_caller]
 pub fn assert_no_internals(status: &Status) {
     let mut texts = vec![status.message().to_string()];
-    texts.extend(field_violations(status).into_iter().map(|(f, d)| format!("{f}: {d}")));
+    texts.extend(
+        field_violations(status)
+            .into_iter()
+            .map(|(f, d)| format!("{f}: {d}")),
+    );
     for text in &texts {
         for marker in LEAK_MARKERS {
             assert!(
@@ -538,7 +601,9 @@ pub fn assert_no_internals(status: &Status) {
 
 /// A field mask of `paths`.
 pub fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
-    Some(prost_types::FieldMask { paths: paths.iter().map(|p| p.to_string()).collect() })
+    Some(prost_types::FieldMask {
+        paths: paths.iter().map(|p| p.to_string()).collect(),
+    })
 }
 
 // ---- Redis ----
@@ -571,14 +636,24 @@ pub fn shared_redis_url() -> Option<String> {
 /// Whether `key` exists in the Redis at `url`.
 pub async fn redis_key_exists(url: &str, key: &str) -> bool {
     let client = redis::Client::open(url).expect("redis URL");
-    let mut conn = client.get_multiplexed_async_connection().await.expect("connect to redis");
-    redis::cmd("EXISTS").arg(key).query_async::<i64>(&mut conn).await.expect("EXISTS") == 1
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect to redis");
+    redis::cmd("EXISTS")
+        .arg(key)
+        .query_async::<i64>(&mut conn)
+        .await
+        .expect("EXISTS")
+        == 1
 }
 
 /// The `redis-server` binary on PATH; `None` (skip) outside CI.
 pub fn redis_server_binary() -> Option<PathBuf> {
     let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths).map(|d| d.join("redis-server")).find(|p| p.is_file())
+        std::env::split_paths(&paths)
+            .map(|d| d.join("redis-server"))
+            .find(|p| p.is_file())
     });
     if found.is_none() {
         if under_ci() {
@@ -591,7 +666,11 @@ pub fn redis_server_binary() -> Option<PathBuf> {
 
 /// A free TCP port on 127.0.0.1 (free when this returns; bind it soon).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("address")
+        .port()
 }
 
 /// A `redis-server` child process of this test, killed when dropped.
@@ -606,7 +685,11 @@ impl RedisServer {
     pub async fn start() -> Option<RedisServer> {
         let binary = redis_server_binary()?;
         for _ in 0..5 {
-            let mut server = RedisServer { binary: binary.clone(), port: free_port(), child: None };
+            let mut server = RedisServer {
+                binary: binary.clone(),
+                port: free_port(),
+                child: None,
+            };
             if server.spawn().await {
                 return Some(server);
             }
@@ -620,7 +703,16 @@ impl RedisServer {
 
     async fn spawn(&mut self) -> bool {
         let child = tokio::process::Command::new(&self.binary)
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .kill_on_drop(true)
@@ -647,7 +739,10 @@ impl RedisServer {
         if let Some(mut child) = self.child.take() {
             child.kill().await.expect("kill redis-server");
         }
-        assert!(!redis_ping(self.port).await, "redis-server still answers after kill");
+        assert!(
+            !redis_ping(self.port).await,
+            "redis-server still answers after kill"
+        );
     }
 
     /// Starts the server again on the same port.
@@ -681,7 +776,10 @@ async fn redis_ping(port: u16) -> bool {
 
 /// The root of the workspace.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 /// The `govlens-data` executable, built once per test process with the cargo that
@@ -690,18 +788,32 @@ pub fn data_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
         let output = std::process::Command::new(env!("CARGO"))
-            .args(["build", "-p", "govlens-data", "--bin", "govlens-data", "--message-format=json"])
+            .args([
+                "build",
+                "-p",
+                "govlens-data",
+                "--bin",
+                "govlens-data",
+                "--message-format=json",
+            ])
             .current_dir(workspace_root())
             .stderr(std::process::Stdio::inherit())
             .output()
             .expect("run cargo build");
-        assert!(output.status.success(), "cargo build -p govlens-data failed");
+        assert!(
+            output.status.success(),
+            "cargo build -p govlens-data failed"
+        );
         let stdout = String::from_utf8_lossy(&output.stdout);
         stdout
             .lines()
             .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
             .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "govlens-data")
-            .filter(|m| m["target"]["kind"].as_array().is_some_and(|k| k.iter().any(|k| k == "bin")))
+            .filter(|m| {
+                m["target"]["kind"]
+                    .as_array()
+                    .is_some_and(|k| k.iter().any(|k| k == "bin"))
+            })
             .find_map(|m| m["executable"].as_str().map(PathBuf::from))
             .expect("cargo reported no govlens-data executable")
     })

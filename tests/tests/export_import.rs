@@ -26,8 +26,14 @@ async fn the_export_equals_the_transcribed_tables(db: TestDb) {
         exported
             .iter()
             .filter_map(|r| match r {
-                govlens_dataset::AnyRecord::Observation(o) if o.value_as_printed == printed => o.value,
-                govlens_dataset::AnyRecord::ReportedAggregate(a) if a.value_as_printed == printed => a.value,
+                govlens_dataset::AnyRecord::Observation(o) if o.value_as_printed == printed => {
+                    o.value
+                }
+                govlens_dataset::AnyRecord::ReportedAggregate(a)
+                    if a.value_as_printed == printed =>
+                {
+                    a.value
+                }
                 _ => None,
             })
             .collect()
@@ -43,27 +49,65 @@ async fn export_then_import_into_a_fresh_server_round_trips(db: TestDb) {
     // Make A hold more than the paper: moved regions, edits, ids with gaps.
     let mut c = a.client();
     let w = fixtures::World::create(&a).await;
-    let obs = fixtures::create_observation(&mut c, fixtures::rating(&w.platform_a, &w.channel_a, "2023-01-02", 2.5)).await;
-    fixtures::create_observation(&mut c, fixtures::rating(&w.platform_b, &w.channel_b, "2023-01-03", 0.0)).await;
-    c.delete_observation(pb::DeleteObservationRequest { id: obs.id }).await.unwrap();
-    let mut moved = fixtures::region(&w.province_b, "Guizhou (moved)", pb::AdminLevel::Province, &w.province_a);
+    let obs = fixtures::create_observation(
+        &mut c,
+        fixtures::rating(&w.platform_a, &w.channel_a, "2023-01-02", 2.5),
+    )
+    .await;
+    fixtures::create_observation(
+        &mut c,
+        fixtures::rating(&w.platform_b, &w.channel_b, "2023-01-03", 0.0),
+    )
+    .await;
+    c.delete_observation(pb::DeleteObservationRequest { id: obs.id })
+        .await
+        .unwrap();
+    let mut moved = fixtures::region(
+        &w.province_b,
+        "Guizhou (moved)",
+        pb::AdminLevel::Province,
+        &w.province_a,
+    );
     moved.populations = vec![fixtures::population(2022, 38_560_000, "38.56 million")];
-    c.update_region(pb::UpdateRegionRequest { region: Some(moved), update_mask: None }).await.unwrap();
+    c.update_region(pb::UpdateRegionRequest {
+        region: Some(moved),
+        update_mask: None,
+    })
+    .await
+    .unwrap();
     c.create_indicator_value(pb::CreateIndicatorValueRequest {
-        indicator_value: Some(fixtures::indicator_value(&w.indicator, pb::SubjectKind::Platform, &w.platform_b, "2022-Q3", 0.25)),
+        indicator_value: Some(fixtures::indicator_value(
+            &w.indicator,
+            pb::SubjectKind::Platform,
+            &w.platform_b,
+            "2022-Q3",
+            0.25,
+        )),
         request_id: String::new(),
     })
     .await
     .unwrap();
 
     let (exported_a, _) = a.export(13).await;
-    let db_b = TestDb::create(db.backend()).await.expect("a second database");
+    let db_b = TestDb::create(db.backend())
+        .await
+        .expect("a second database");
     let b = TestServer::start(&db_b).await;
     let batches: Vec<Vec<pb::Record>> = exported_a.chunks(50).map(|c| c.to_vec()).collect();
-    let imported = b.import(batches).await.expect("importing A's export into B");
+    let imported = b
+        .import(batches)
+        .await
+        .expect("importing A's export into B");
     let created: i64 = imported.counts.iter().map(|c| c.created).sum();
-    assert_eq!(created, exported_a.len() as i64, "every exported record is created in B");
-    assert!(imported.counts.iter().all(|c| c.updated == 0 && c.unchanged == 0));
+    assert_eq!(
+        created,
+        exported_a.len() as i64,
+        "every exported record is created in B"
+    );
+    assert!(imported
+        .counts
+        .iter()
+        .all(|c| c.updated == 0 && c.unchanged == 0));
 
     let (exported_b, _) = b.export(0).await;
     assert_eq!(
@@ -71,11 +115,21 @@ async fn export_then_import_into_a_fresh_server_round_trips(db: TestDb) {
         canonical(records_from_pb(exported_a.clone())),
         "B holds other records than A"
     );
-    assert_eq!(exported_b, exported_a, "B exports the same records in the same order");
+    assert_eq!(
+        exported_b, exported_a,
+        "B exports the same records in the same order"
+    );
 
     // And B's export imported back into A changes nothing.
     let again = a.import(vec![exported_b]).await.expect("B's export into A");
-    assert!(again.counts.iter().all(|c| c.created == 0 && c.updated == 0), "{:?}", again.counts);
+    assert!(
+        again
+            .counts
+            .iter()
+            .all(|c| c.created == 0 && c.updated == 0),
+        "{:?}",
+        again.counts
+    );
 }
 
 async fn exports_stream_in_chunks_of_one_revision(db: TestDb) {
@@ -92,7 +146,9 @@ async fn exports_stream_in_chunks_of_one_revision(db: TestDb) {
         assert_eq!(revision, loaded.revision);
     }
     let mut c = srv.client();
-    let status = c.export_records(pb::ExportRecordsRequest { batch_size: -1 }).await;
+    let status = c
+        .export_records(pb::ExportRecordsRequest { batch_size: -1 })
+        .await;
     match status {
         Err(status) => {
             expect_invalid::<()>(Err(status), "batch_size");
@@ -107,18 +163,24 @@ async fn exports_stream_in_chunks_of_one_revision(db: TestDb) {
 /// SQLite -> PostgreSQL -> SQLite: both stores keep every value identically.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn round_trip_across_backends() {
-    let Some(pg) = TestDb::create(Backend::Postgres).await else { return };
+    let Some(pg) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
     let lite = TestDb::create(Backend::Sqlite).await.expect("sqlite");
     let lite2 = TestDb::create(Backend::Sqlite).await.expect("sqlite");
     let a = TestServer::start(&lite).await;
     a.load_paper().await;
     let (from_sqlite, _) = a.export(0).await;
     let b = TestServer::start(&pg).await;
-    b.import(vec![from_sqlite.clone()]).await.expect("into PostgreSQL");
+    b.import(vec![from_sqlite.clone()])
+        .await
+        .expect("into PostgreSQL");
     let (from_postgres, _) = b.export(0).await;
     assert_eq!(from_postgres, from_sqlite);
     let c = TestServer::start(&lite2).await;
-    c.import(vec![from_postgres.clone()]).await.expect("back into SQLite");
+    c.import(vec![from_postgres.clone()])
+        .await
+        .expect("back into SQLite");
     assert_eq!(c.export(0).await.0, from_sqlite);
     for srv in [a, b, c] {
         srv.stop().await;

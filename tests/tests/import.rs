@@ -35,7 +35,11 @@ fn paper_counts() -> BTreeMap<&'static str, i64> {
 }
 
 fn counts(response: &pb::ImportRecordsResponse) -> BTreeMap<String, (i64, i64, i64)> {
-    response.counts.iter().map(|c| (c.resource.clone(), (c.created, c.updated, c.unchanged))).collect()
+    response
+        .counts
+        .iter()
+        .map(|c| (c.resource.clone(), (c.created, c.updated, c.unchanged)))
+        .collect()
 }
 
 /// Index and origin of the `n`-th observation of the paper batch.
@@ -61,17 +65,27 @@ fn observation_mut(record: &mut pb::Record) -> &mut pb::Observation {
 fn assert_violation_with_origin(status: &tonic::Status, field: &str, origin: &str) {
     let violations = field_violations(status);
     let found = violations.iter().find(|(f, _)| f == field);
-    let (_, description) = found.unwrap_or_else(|| panic!("no violation on {field}; got {violations:?}"));
-    assert!(description.contains(origin), "the violation on {field} does not name its origin {origin:?}: {description:?}");
+    let (_, description) =
+        found.unwrap_or_else(|| panic!("no violation on {field}; got {violations:?}"));
+    assert!(
+        description.contains(origin),
+        "the violation on {field} does not name its origin {origin:?}: {description:?}"
+    );
 }
 
 async fn importing_the_paper_twice_changes_nothing_the_second_time(db: TestDb) {
     let srv = TestServer::start(&db).await;
     let before = srv.revision().await;
     let first = srv.load_paper().await;
-    let expected: BTreeMap<String, (i64, i64, i64)> =
-        paper_counts().into_iter().map(|(k, n)| (k.to_string(), (n, 0, 0))).collect();
-    assert_eq!(counts(&first), expected, "the first import creates every record");
+    let expected: BTreeMap<String, (i64, i64, i64)> = paper_counts()
+        .into_iter()
+        .map(|(k, n)| (k.to_string(), (n, 0, 0)))
+        .collect();
+    assert_eq!(
+        counts(&first),
+        expected,
+        "the first import creates every record"
+    );
     assert_eq!(first.batches, 1);
     assert_eq!(first.records, paper_counts().values().sum::<i64>());
     assert!(first.revision > before);
@@ -83,34 +97,71 @@ async fn importing_the_paper_twice_changes_nothing_the_second_time(db: TestDb) {
     let batches: Vec<Vec<pb::Record>> = records.chunks(20).map(|c| c.to_vec()).collect();
     let n_batches = batches.len() as i64;
     let second = srv.import(batches).await.expect("second import");
-    let expected: BTreeMap<String, (i64, i64, i64)> =
-        paper_counts().into_iter().map(|(k, n)| (k.to_string(), (0, 0, n))).collect();
-    assert_eq!(counts(&second), expected, "the second import finds every record unchanged");
+    let expected: BTreeMap<String, (i64, i64, i64)> = paper_counts()
+        .into_iter()
+        .map(|(k, n)| (k.to_string(), (0, 0, n)))
+        .collect();
+    assert_eq!(
+        counts(&second),
+        expected,
+        "the second import finds every record unchanged"
+    );
     assert_eq!(second.batches, n_batches);
-    assert_eq!(second.revision, first.revision, "an import that changed nothing reported a new revision");
-    assert_eq!(srv.revision().await, first.revision, "an import that changed nothing advanced the revision");
-    assert_eq!(srv.export(0).await, export, "an import that changed nothing changed the data");
+    assert_eq!(
+        second.revision, first.revision,
+        "an import that changed nothing reported a new revision"
+    );
+    assert_eq!(
+        srv.revision().await,
+        first.revision,
+        "an import that changed nothing advanced the revision"
+    );
+    assert_eq!(
+        srv.export(0).await,
+        export,
+        "an import that changed nothing changed the data"
+    );
 
     // An empty import stream is a no-op too.
     let empty = srv.import(vec![]).await.expect("empty import");
-    assert_eq!((empty.batches, empty.records, empty.revision), (0, 0, first.revision));
+    assert_eq!(
+        (empty.batches, empty.records, empty.revision),
+        (0, 0, first.revision)
+    );
 }
 
 async fn a_batch_with_a_bad_rating_writes_nothing(db: TestDb) {
     let srv = TestServer::start(&db).await;
     let mut records = paper_pb();
     let (index, origin) = nth_observation(&records, 5);
-    assert!(origin.starts_with("observations.csv:"), "paper origins name file and line: {origin}");
+    assert!(
+        origin.starts_with("observations.csv:"),
+        "paper origins name file and line: {origin}"
+    );
     let bad = observation_mut(&mut records[index]);
-    assert_eq!(bad.metric, pb::Metric::Rating as i32, "the sixth observation is a rating");
+    assert_eq!(
+        bad.metric,
+        pb::Metric::Rating as i32,
+        "the sixth observation is a rating"
+    );
     bad.value_as_printed = "7points".into();
     let rev = srv.revision().await;
 
     // Into an empty database, and into one holding the paper: nothing is written.
-    let status = expect_code(srv.import(vec![records.clone()]).await, Code::InvalidArgument);
-    assert_violation_with_origin(&status, &format!("records[{index}].observation.value"), &origin);
+    let status = expect_code(
+        srv.import(vec![records.clone()]).await,
+        Code::InvalidArgument,
+    );
+    assert_violation_with_origin(
+        &status,
+        &format!("records[{index}].observation.value"),
+        &origin,
+    );
     assert_eq!(srv.revision().await, rev);
-    assert!(srv.export(0).await.0.is_empty(), "a rejected batch wrote records");
+    assert!(
+        srv.export(0).await.0.is_empty(),
+        "a rejected batch wrote records"
+    );
 
     srv.load_paper().await;
     let export_before = srv.export(0).await;
@@ -128,8 +179,17 @@ async fn a_batch_with_a_bad_rating_writes_nothing(db: TestDb) {
     batch.insert(4, records[index].clone());
     let status = expect_code(srv.import(vec![batch]).await, Code::InvalidArgument);
     assert_violation_with_origin(&status, "records[4].observation.value", &origin);
-    assert_eq!(violation_fields(&status).len(), 1, "only the bad row is reported: {:?}", field_violations(&status));
-    assert_eq!(srv.export(0).await, export_before, "a rejected batch changed data");
+    assert_eq!(
+        violation_fields(&status).len(),
+        1,
+        "only the bad row is reported: {:?}",
+        field_violations(&status)
+    );
+    assert_eq!(
+        srv.export(0).await,
+        export_before,
+        "a rejected batch changed data"
+    );
 }
 
 async fn a_batch_with_a_dangling_reference_writes_nothing(db: TestDb) {
@@ -137,9 +197,19 @@ async fn a_batch_with_a_dangling_reference_writes_nothing(db: TestDb) {
     let mut records = paper_pb();
     let (index, origin) = nth_observation(&records, 30);
     observation_mut(&mut records[index]).platform_code = "no-such-platform".into();
-    let status = expect_code(srv.import(vec![records.clone()]).await, Code::InvalidArgument);
-    assert_violation_with_origin(&status, &format!("records[{index}].observation.platform_code"), &origin);
-    assert!(srv.export(0).await.0.is_empty(), "a rejected batch wrote records");
+    let status = expect_code(
+        srv.import(vec![records.clone()]).await,
+        Code::InvalidArgument,
+    );
+    assert_violation_with_origin(
+        &status,
+        &format!("records[{index}].observation.platform_code"),
+        &origin,
+    );
+    assert!(
+        srv.export(0).await.0.is_empty(),
+        "a rejected batch wrote records"
+    );
     assert_eq!(srv.revision().await, 0);
 
     // The same over existing data.
@@ -151,8 +221,16 @@ async fn a_batch_with_a_dangling_reference_writes_nothing(db: TestDb) {
     observation_mut(&mut changed[other]).value_as_printed = "1.0points".into();
     observation_mut(&mut changed[index]).channel_code = "no-such-channel".into();
     let status = expect_code(srv.import(vec![changed]).await, Code::InvalidArgument);
-    assert_violation_with_origin(&status, &format!("records[{index}].observation.channel_code"), &origin);
-    assert_eq!(srv.export(0).await, export_before, "a rejected batch changed data");
+    assert_violation_with_origin(
+        &status,
+        &format!("records[{index}].observation.channel_code"),
+        &origin,
+    );
+    assert_eq!(
+        srv.export(0).await,
+        export_before,
+        "a rejected batch changed data"
+    );
 }
 
 async fn every_bad_row_of_a_batch_is_reported(db: TestDb) {
@@ -163,13 +241,30 @@ async fn every_bad_row_of_a_batch_is_reported(db: TestDb) {
     observation_mut(&mut records[a]).observed_on = "2023-02-30".into();
     observation_mut(&mut records[b]).platform_code = "ghost".into();
     let status = expect_code(srv.import(vec![records]).await, Code::InvalidArgument);
-    assert_violation_with_origin(&status, &format!("records[{a}].observation.observed_on"), &origin_a);
+    assert_violation_with_origin(
+        &status,
+        &format!("records[{a}].observation.observed_on"),
+        &origin_a,
+    );
     // The dangling reference is only found once the rows are checked against the store;
     // a service may stop at the first stage, but what it reports must be right.
     let fields = violation_fields(&status);
-    assert!(fields.iter().all(|f| f.starts_with(&format!("records[{a}].")) || f.starts_with(&format!("records[{b}]."))), "{fields:?}");
-    if fields.iter().any(|f| f.starts_with(&format!("records[{b}]."))) {
-        assert_violation_with_origin(&status, &format!("records[{b}].observation.platform_code"), &origin_b);
+    assert!(
+        fields
+            .iter()
+            .all(|f| f.starts_with(&format!("records[{a}]."))
+                || f.starts_with(&format!("records[{b}]."))),
+        "{fields:?}"
+    );
+    if fields
+        .iter()
+        .any(|f| f.starts_with(&format!("records[{b}].")))
+    {
+        assert_violation_with_origin(
+            &status,
+            &format!("records[{b}].observation.platform_code"),
+            &origin_b,
+        );
     }
     assert!(srv.export(0).await.0.is_empty());
 }
@@ -187,23 +282,40 @@ async fn a_failed_batch_keeps_the_batches_committed_before_it(db: TestDb) {
     let bad_origin = batch2[3].origin.clone();
     observation_mut(&mut batch2[3]).value = -5.0;
     observation_mut(&mut batch2[3]).value_as_printed = String::new();
-    let status = expect_code(srv.import(vec![batch1.clone(), batch2.clone()]).await, Code::InvalidArgument);
-    assert!(status.message().contains("batch 2"), "the error says which batch failed: {}", status.message());
+    let status = expect_code(
+        srv.import(vec![batch1.clone(), batch2.clone()]).await,
+        Code::InvalidArgument,
+    );
+    assert!(
+        status.message().contains("batch 2"),
+        "the error says which batch failed: {}",
+        status.message()
+    );
     assert_violation_with_origin(&status, "records[3].observation.value", &bad_origin);
 
     // Batch 1 is there, and nothing of batch 2.
     let expected: Vec<_> = prepared_paper().into_iter().take(split).collect();
-    assert_eq!(canonical(srv.export_records().await), canonical(expected), "exactly batch 1 is stored");
+    assert_eq!(
+        canonical(srv.export_records().await),
+        canonical(expected),
+        "exactly batch 1 is stored"
+    );
     let after_failure = srv.revision().await;
     assert!(after_failure > 0, "batch 1 advanced the revision");
 
     // Sending batch 2 fixed completes the import; batch 1 is found unchanged.
     let fixed = records[split..].to_vec();
-    let done = srv.import(vec![batch1, fixed]).await.expect("complete import");
+    let done = srv
+        .import(vec![batch1, fixed])
+        .await
+        .expect("complete import");
     let c = counts(&done);
     assert_eq!(c["observations"], (43, 0, 0));
     assert_eq!(c["platforms"], (0, 0, 9));
-    assert_eq!(canonical(srv.export_records().await), canonical(prepared_paper()));
+    assert_eq!(
+        canonical(srv.export_records().await),
+        canonical(prepared_paper())
+    );
 }
 
 async fn reimporting_a_changed_record_updates_it(db: TestDb) {
@@ -216,17 +328,26 @@ async fn reimporting_a_changed_record_updates_it(db: TestDb) {
     let c = counts(&second);
     assert_eq!(c["observations"], (0, 1, 42));
     assert_eq!(c["platforms"], (0, 0, 9));
-    assert!(second.revision > first.revision, "an import that changed a record advances the revision");
+    assert!(
+        second.revision > first.revision,
+        "an import that changed a record advances the revision"
+    );
     assert_eq!(srv.revision().await, second.revision);
     let exported = srv.export_records().await;
     let values: Vec<f64> = exported
         .iter()
         .filter_map(|r| match r {
-            govlens_dataset::AnyRecord::Observation(o) if o.value_as_printed == "3.5points" => o.value,
+            govlens_dataset::AnyRecord::Observation(o) if o.value_as_printed == "3.5points" => {
+                o.value
+            }
             _ => None,
         })
         .collect();
-    assert_eq!(values, vec![3.5], "the changed observation was updated in place, its value re-read");
+    assert_eq!(
+        values,
+        vec![3.5],
+        "the changed observation was updated in place, its value re-read"
+    );
 }
 
 async fn malformed_records_are_refused(db: TestDb) {
@@ -235,21 +356,44 @@ async fn malformed_records_are_refused(db: TestDb) {
     let export_before = srv.export(0).await;
     let rev = srv.revision().await;
     let records = paper_pb();
-    let region = records.iter().find(|r| matches!(r.kind, Some(Kind::Region(_)))).cloned().unwrap();
+    let region = records
+        .iter()
+        .find(|r| matches!(r.kind, Some(Kind::Region(_))))
+        .cloned()
+        .unwrap();
 
     // A record without a kind.
     let mut batch = records.clone();
-    batch.insert(1, pb::Record { origin: "x.csv:2".into(), kind: None });
+    batch.insert(
+        1,
+        pb::Record {
+            origin: "x.csv:2".into(),
+            kind: None,
+        },
+    );
     let status = expect_code(srv.import(vec![batch]).await, Code::InvalidArgument);
     assert_violation_with_origin(&status, "records[1].kind", "x.csv:2");
 
     // Populations go in population records, not inside a region.
     let mut with_population = region.clone();
     if let Some(Kind::Region(r)) = with_population.kind.as_mut() {
-        r.populations.push(pb::PopulationFigure { year: 2022, population: 5, value_as_printed: String::new(), source: None });
+        r.populations.push(pb::PopulationFigure {
+            year: 2022,
+            population: 5,
+            value_as_printed: String::new(),
+            source: None,
+        });
     }
-    let status = expect_code(srv.import(vec![vec![with_population]]).await, Code::InvalidArgument);
-    assert!(violation_fields(&status).iter().any(|f| f.starts_with("records[0].")), "{status:?}");
+    let status = expect_code(
+        srv.import(vec![vec![with_population]]).await,
+        Code::InvalidArgument,
+    );
+    assert!(
+        violation_fields(&status)
+            .iter()
+            .any(|f| f.starts_with("records[0].")),
+        "{status:?}"
+    );
 
     // The same key twice in one batch.
     let mut twice = records.clone();
@@ -259,7 +403,13 @@ async fn malformed_records_are_refused(db: TestDb) {
     twice.push(copy);
     let last = twice.len() - 1;
     let status = expect_code(srv.import(vec![twice]).await, Code::InvalidArgument);
-    assert!(violation_fields(&status).iter().any(|f| f.starts_with(&format!("records[{last}]."))), "{:?}", field_violations(&status));
+    assert!(
+        violation_fields(&status)
+            .iter()
+            .any(|f| f.starts_with(&format!("records[{last}]."))),
+        "{:?}",
+        field_violations(&status)
+    );
 
     // Regions of one batch that form a cycle.
     let a = unique_code("ra");
@@ -267,15 +417,30 @@ async fn malformed_records_are_refused(db: TestDb) {
     let cycle = vec![
         pb::Record {
             origin: "regions.csv:2".into(),
-            kind: Some(Kind::Region(govlens_tests::fixtures::region(&a, "A", pb::AdminLevel::Province, &b))),
+            kind: Some(Kind::Region(govlens_tests::fixtures::region(
+                &a,
+                "A",
+                pb::AdminLevel::Province,
+                &b,
+            ))),
         },
         pb::Record {
             origin: "regions.csv:3".into(),
-            kind: Some(Kind::Region(govlens_tests::fixtures::region(&b, "B", pb::AdminLevel::Province, &a))),
+            kind: Some(Kind::Region(govlens_tests::fixtures::region(
+                &b,
+                "B",
+                pb::AdminLevel::Province,
+                &a,
+            ))),
         },
     ];
     let status = expect_code(srv.import(vec![cycle]).await, Code::InvalidArgument);
-    assert!(violation_fields(&status).iter().any(|f| f.ends_with(".region.parent_code")), "{status:?}");
+    assert!(
+        violation_fields(&status)
+            .iter()
+            .any(|f| f.ends_with(".region.parent_code")),
+        "{status:?}"
+    );
 
     assert_eq!(srv.revision().await, rev);
     assert_eq!(srv.export(0).await, export_before);
@@ -284,10 +449,18 @@ async fn malformed_records_are_refused(db: TestDb) {
 /// The violation names the record's field as a path into the request.
 async fn a_region_record_with_populations_is_refused_naming_the_field(db: TestDb) {
     let srv = TestServer::start(&db).await;
-    let mut record = paper_pb().into_iter().find(|r| matches!(r.kind, Some(Kind::Region(_)))).unwrap();
+    let mut record = paper_pb()
+        .into_iter()
+        .find(|r| matches!(r.kind, Some(Kind::Region(_))))
+        .unwrap();
     let origin = record.origin.clone();
     if let Some(Kind::Region(r)) = record.kind.as_mut() {
-        r.populations.push(pb::PopulationFigure { year: 2022, population: 5, value_as_printed: String::new(), source: None });
+        r.populations.push(pb::PopulationFigure {
+            year: 2022,
+            population: 5,
+            value_as_printed: String::new(),
+            source: None,
+        });
     }
     let status = expect_code(srv.import(vec![vec![record]]).await, Code::InvalidArgument);
     assert_violation_with_origin(&status, "records[0].region.populations", &origin);

@@ -14,7 +14,13 @@ use tonic_reflection::pb::v1::ServerReflectionRequest;
 /// A command for the binary with none of the service's variables inherited.
 fn data_command() -> Command {
     let mut cmd = Command::new(data_binary());
-    for var in ["DATABASE_URL", "REDIS_URL", "GOVLENS_DATA_LISTEN", "GOVLENS_CACHE_MEMORY_MB", "GOVLENS_CACHE_TTL_SECS"] {
+    for var in [
+        "DATABASE_URL",
+        "REDIS_URL",
+        "GOVLENS_DATA_LISTEN",
+        "GOVLENS_CACHE_MEMORY_MB",
+        "GOVLENS_CACHE_TTL_SECS",
+    ] {
         cmd.env_remove(var);
     }
     cmd.stdin(Stdio::null()).stdout(Stdio::null());
@@ -28,19 +34,59 @@ fn configuration_errors_exit_2_naming_the_variable() {
     let listen = format!("127.0.0.1:{}", free_port());
     let cases: Vec<(&str, Vec<(&str, &str)>)> = vec![
         ("DATABASE_URL", vec![("GOVLENS_DATA_LISTEN", &listen)]),
-        ("DATABASE_URL", vec![("GOVLENS_DATA_LISTEN", &listen), ("DATABASE_URL", "  ")]),
-        ("DATABASE_URL", vec![("GOVLENS_DATA_LISTEN", &listen), ("DATABASE_URL", "mysql://root@localhost/x")]),
-        ("GOVLENS_DATA_LISTEN", vec![("GOVLENS_DATA_LISTEN", "not-an-address"), ("DATABASE_URL", &sqlite)]),
-        ("REDIS_URL", vec![("GOVLENS_DATA_LISTEN", &listen), ("DATABASE_URL", &sqlite), ("REDIS_URL", "http://x")]),
-        ("GOVLENS_CACHE_TTL_SECS", vec![("GOVLENS_DATA_LISTEN", &listen), ("DATABASE_URL", &sqlite), ("GOVLENS_CACHE_TTL_SECS", "soon")]),
+        (
+            "DATABASE_URL",
+            vec![("GOVLENS_DATA_LISTEN", &listen), ("DATABASE_URL", "  ")],
+        ),
+        (
+            "DATABASE_URL",
+            vec![
+                ("GOVLENS_DATA_LISTEN", &listen),
+                ("DATABASE_URL", "mysql://root@localhost/x"),
+            ],
+        ),
+        (
+            "GOVLENS_DATA_LISTEN",
+            vec![
+                ("GOVLENS_DATA_LISTEN", "not-an-address"),
+                ("DATABASE_URL", &sqlite),
+            ],
+        ),
+        (
+            "REDIS_URL",
+            vec![
+                ("GOVLENS_DATA_LISTEN", &listen),
+                ("DATABASE_URL", &sqlite),
+                ("REDIS_URL", "http://x"),
+            ],
+        ),
+        (
+            "GOVLENS_CACHE_TTL_SECS",
+            vec![
+                ("GOVLENS_DATA_LISTEN", &listen),
+                ("DATABASE_URL", &sqlite),
+                ("GOVLENS_CACHE_TTL_SECS", "soon"),
+            ],
+        ),
     ];
     for (variable, env) in cases {
         let mut cmd = data_command();
         cmd.envs(env.iter().copied());
-        let output = cmd.stderr(Stdio::piped()).output().expect("run govlens-data");
+        let output = cmd
+            .stderr(Stdio::piped())
+            .output()
+            .expect("run govlens-data");
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{env:?}: exit status {:?}, stderr {stderr}", output.status);
-        assert!(stderr.contains(variable), "{env:?}: stderr does not name {variable}: {stderr}");
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{env:?}: exit status {:?}, stderr {stderr}",
+            output.status
+        );
+        assert!(
+            stderr.contains(variable),
+            "{env:?}: stderr does not name {variable}: {stderr}"
+        );
     }
     // Nothing was created by a refused start.
     assert!(!dir.path().join("t.db").exists());
@@ -66,14 +112,21 @@ async fn serves_health_and_reflection_and_exits_0_on_sigterm() {
     let binary = tokio::task::spawn_blocking(data_binary).await.unwrap();
     let port = free_port();
     let mut cmd = Command::new(binary);
-    for var in ["REDIS_URL", "GOVLENS_CACHE_MEMORY_MB", "GOVLENS_CACHE_TTL_SECS"] {
+    for var in [
+        "REDIS_URL",
+        "GOVLENS_CACHE_MEMORY_MB",
+        "GOVLENS_CACHE_TTL_SECS",
+    ] {
         cmd.env_remove(var);
     }
-    cmd.env("DATABASE_URL", format!("sqlite://{}?mode=rwc", db.display()))
-        .env("GOVLENS_DATA_LISTEN", format!("127.0.0.1:{port}"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log_path).unwrap());
+    cmd.env(
+        "DATABASE_URL",
+        format!("sqlite://{}?mode=rwc", db.display()),
+    )
+    .env("GOVLENS_DATA_LISTEN", format!("127.0.0.1:{port}"))
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(std::fs::File::create(&log_path).unwrap());
     let mut child = Child(cmd.spawn().expect("spawn govlens-data"));
     let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
 
@@ -91,31 +144,45 @@ async fn serves_health_and_reflection_and_exits_0_on_sigterm() {
             } => panic!("govlens-data exited during start-up: {}", log()),
         }
     };
-    tokio::time::timeout(Duration::from_secs(60), serving).await.unwrap_or_else(|_| panic!("not SERVING within 60 s: {}", log()));
+    tokio::time::timeout(Duration::from_secs(60), serving)
+        .await
+        .unwrap_or_else(|_| panic!("not SERVING within 60 s: {}", log()));
     wait_serving(channel.clone(), "govlens.data.v1.DataService").await;
     assert!(db.exists(), "the SQLite database file was created");
 
     // Reflection lists the API and health.
     let mut reflection = ServerReflectionClient::new(channel.clone());
-    let request = ServerReflectionRequest { host: String::new(), message_request: Some(MessageRequest::ListServices(String::new())) };
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
     let mut responses = reflection
         .server_reflection_info(tokio_stream::iter(vec![request]))
         .await
         .expect("reflection")
         .into_inner();
-    let response = responses.message().await.expect("reflection answer").expect("one answer");
+    let response = responses
+        .message()
+        .await
+        .expect("reflection answer")
+        .expect("one answer");
     let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
         panic!("not a list of services: {response:?}");
     };
     let services: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
     for expected in ["govlens.data.v1.DataService", "grpc.health.v1.Health"] {
-        assert!(services.iter().any(|s| s == expected), "reflection does not list {expected}: {services:?}");
+        assert!(
+            services.iter().any(|s| s == expected),
+            "reflection does not list {expected}: {services:?}"
+        );
     }
 
     // The API answers, and writes persist in the file.
     let mut client = data_client(channel.clone());
     let imported = client
-        .import_records(tokio_stream::iter(vec![pb::ImportRecordsRequest { records: paper_pb() }]))
+        .import_records(tokio_stream::iter(vec![pb::ImportRecordsRequest {
+            records: paper_pb(),
+        }]))
         .await
         .expect("import into the process")
         .into_inner();
@@ -134,15 +201,28 @@ async fn serves_health_and_reflection_and_exits_0_on_sigterm() {
         }
     })
     .await
-    .unwrap_or_else(|_| panic!("govlens-data did not exit within 30 s of SIGTERM: {}", log()));
-    assert_eq!(status.code(), Some(0), "exit status after SIGTERM: {status:?}; stderr: {}", log());
+    .unwrap_or_else(|_| {
+        panic!(
+            "govlens-data did not exit within 30 s of SIGTERM: {}",
+            log()
+        )
+    });
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "exit status after SIGTERM: {status:?}; stderr: {}",
+        log()
+    );
 
     // A second start on the same file finds the data (migrations are idempotent).
     let port = free_port();
     let mut cmd = data_command();
-    cmd.env("DATABASE_URL", format!("sqlite://{}?mode=rwc", db.display()))
-        .env("GOVLENS_DATA_LISTEN", format!("127.0.0.1:{port}"))
-        .stderr(Stdio::null());
+    cmd.env(
+        "DATABASE_URL",
+        format!("sqlite://{}?mode=rwc", db.display()),
+    )
+    .env("GOVLENS_DATA_LISTEN", format!("127.0.0.1:{port}"))
+    .stderr(Stdio::null());
     let mut again = Child(cmd.spawn().expect("spawn govlens-data again"));
     let channel = lazy_channel(format!("127.0.0.1:{port}").parse().unwrap());
     tokio::time::timeout(Duration::from_secs(60), wait_serving(channel.clone(), ""))
@@ -154,7 +234,10 @@ async fn serves_health_and_reflection_and_exits_0_on_sigterm() {
         .expect("GetDataRevision")
         .into_inner()
         .revision;
-    assert_eq!(revision, imported.revision, "the data did not survive a restart");
+    assert_eq!(
+        revision, imported.revision,
+        "the data did not survive a restart"
+    );
     // SAFETY: as above.
     unsafe { libc::kill(again.0.id() as libc::pid_t, libc::SIGTERM) };
     let _ = again.0.wait();

@@ -142,19 +142,17 @@ impl<'a> Context<'a> {
     /// The population of a region: the latest year on or before `year`, else the
     /// latest year available. Only positive populations count.
     pub fn population(&self, region: &str, year: Option<i32>) -> Option<&'a PopulationRecord> {
-        let candidates = || {
+        let latest = |until: Option<i32>| {
             self.snapshot
                 .populations
                 .iter()
-                .filter(move |p| p.region_code == region && p.population > 0)
+                .filter(|p| p.region_code == region && p.population > 0)
+                .filter(|p| until.is_none_or(|y| p.year <= y))
+                .fold(None::<&'a PopulationRecord>, |best, p| match best {
+                    Some(b) if b.year > p.year => Some(b),
+                    _ => Some(p),
+                })
         };
-        let latest = |it: &mut dyn Iterator<Item = &'a PopulationRecord>| {
-            it.fold(None::<&'a PopulationRecord>, |best, p| match best {
-                Some(b) if b.year > p.year => Some(b),
-                _ => Some(p),
-            })
-        };
-        year.and_then(|y| latest(&mut candidates().filter(|p| p.year <= y)))
-            .or_else(|| latest(&mut candidates()))
+        year.and_then(|y| latest(Some(y))).or_else(|| latest(None))
     }
 }

@@ -79,7 +79,9 @@ pub fn parse_printed(printed: &str) -> Result<f64, PrintedValueError> {
     let magnitude: f64 = if digits.is_empty() {
         0.0
     } else {
-        format!("{digits}e{exponent}").parse().map_err(|_| err("malformed number"))?
+        format!("{digits}e{exponent}")
+            .parse()
+            .map_err(|_| err("malformed number"))?
     };
     Ok(if negative { -magnitude } else { magnitude })
 }
@@ -117,7 +119,10 @@ mod tests {
         assert_eq!(parse_printed("2590万").unwrap(), 25_900_000.0);
         assert_eq!(parse_printed("1,234").unwrap(), 1234.0);
         // One rounding only: the nearest double to the printed decimal.
-        assert_eq!(parse_printed("0.9086952380952381").unwrap(), 0.9086952380952381);
+        assert_eq!(
+            parse_printed("0.9086952380952381").unwrap(),
+            0.9086952380952381
+        );
         assert_eq!(parse_printed("0.43600").unwrap(), 0.436);
     }
 

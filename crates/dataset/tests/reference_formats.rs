@@ -117,7 +117,11 @@ fn check_values_against(raw: &RawFile, file_name: &str, values: &[IndicatorValue
             continue;
         }
         let printed: f64 = cell.trim().parse().unwrap();
-        assert_eq!(value.to_bits(), printed.to_bits(), "{v:?}: {value} vs {printed}");
+        assert_eq!(
+            value.to_bits(),
+            printed.to_bits(),
+            "{v:?}: {value} vs {printed}"
+        );
     }
 }
 

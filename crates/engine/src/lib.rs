@@ -69,6 +69,6 @@ pub use score::{score, Contribution, NodeScore, Results, ScoreOptions, UnitRepor
 pub use spec::{parse_json, parse_toml, ModelSpec, NodeSpec};
 pub use timeseries::{score_periods, Change, TimeSeries};
 pub use uncertainty::{
-    run_uncertainty, Sensitivity, UncertaintyConfig, UncertaintyReport, UnitUncertainty,
-    WeightNoise,
+    run_uncertainty, run_uncertainty_with_progress, Sensitivity, UncertaintyConfig,
+    UncertaintyReport, UnitUncertainty, WeightNoise,
 };

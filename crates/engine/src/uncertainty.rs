@@ -38,6 +38,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::Serialize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::aggregate::{Accumulator, Aggregation};
 use crate::dataset::Dataset;
@@ -255,14 +256,26 @@ pub fn run_uncertainty(
     cfg: &UncertaintyConfig,
     opts: &ScoreOptions,
 ) -> Result<UncertaintyReport> {
+    run_uncertainty_with_progress(model, data, cfg, opts, &AtomicUsize::new(0))
+}
+
+/// [`run_uncertainty`], counting finished draws in `draws_done` as it goes, so a
+/// caller on another thread can report progress of a long run.
+pub fn run_uncertainty_with_progress(
+    model: &Model,
+    data: &Dataset,
+    cfg: &UncertaintyConfig,
+    opts: &ScoreOptions,
+    draws_done: &AtomicUsize,
+) -> Result<UncertaintyReport> {
     check_config(cfg)?;
     match cfg.threads {
         Some(t) => rayon::ThreadPoolBuilder::new()
             .num_threads(t)
             .build()
             .map_err(|e| EngineError::option("threads", e.to_string()))?
-            .install(|| run(model, data, cfg, opts)),
-        None => run(model, data, cfg, opts),
+            .install(|| run(model, data, cfg, opts, draws_done)),
+        None => run(model, data, cfg, opts, draws_done),
     }
 }
 
@@ -287,6 +300,7 @@ fn run(
     data: &Dataset,
     cfg: &UncertaintyConfig,
     opts: &ScoreOptions,
+    draws_done: &AtomicUsize,
 ) -> Result<UncertaintyReport> {
     let plan = Plan::new(model)?;
     let ranking = opts.ranking.unwrap_or(plan.ranking);
@@ -437,7 +451,11 @@ fn run(
                         Vec::new()
                     },
                 },
-                |s, (d, (out, choice))| run_draw(d, s, out, choice),
+                |s, (d, (out, choice))| {
+                    let done = run_draw(d, s, out, choice);
+                    draws_done.fetch_add(1, Ordering::Relaxed);
+                    done
+                },
             )
             .collect();
         for r in results {

@@ -39,7 +39,7 @@ fn model_file_is_the_published_methodology() {
     let m = load_model("un-egdi.toml");
     assert_eq!(m.code(), "EGDI");
     let codes: Vec<&str> = m.indicators().iter().map(|n| n.code.as_str()).collect();
-    assert_eq!(codes, ["OSI", "TII", "HCI"]);
+    assert_eq!(codes, ["un.osi", "un.tii", "un.hci"]);
     assert_eq!(m.ranking.decimals, Some(4));
 }
 

@@ -39,10 +39,10 @@ fn gtmi_values_and_groups_match_every_year() {
         let data = Dataset::from_columns(
             rows.iter().map(|r| r.code.clone()).collect(),
             vec![
-                ("CGSI".into(), part(0)),
-                ("PSDI".into(), part(1)),
-                ("DCEI".into(), part(2)),
-                ("GTEI".into(), part(3)),
+                ("wb.cgsi".into(), part(0)),
+                ("wb.psdi".into(), part(1)),
+                ("wb.dcei".into(), part(2)),
+                ("wb.gtei".into(), part(3)),
             ],
         )
         .unwrap_or_else(|e| panic!("{year}: {e}"));
@@ -80,7 +80,7 @@ fn model_file_is_the_published_methodology() {
     let m = load_model("worldbank-gtmi.toml");
     assert_eq!(m.code(), "GTMI");
     let codes: Vec<&str> = m.indicators().iter().map(|n| n.code.as_str()).collect();
-    assert_eq!(codes, ["CGSI", "PSDI", "DCEI", "GTEI"]);
+    assert_eq!(codes, ["wb.cgsi", "wb.psdi", "wb.dcei", "wb.gtei"]);
     let govlens_engine::NodeKind::Aggregate(root) = &m.root.kind else {
         panic!("the index is an aggregate");
     };

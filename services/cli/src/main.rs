@@ -5,6 +5,7 @@ mod export;
 mod health;
 mod import;
 mod list;
+mod scoring;
 mod table;
 mod up;
 
@@ -31,6 +32,18 @@ enum Command {
     List(list::ListArgs),
     /// Exit 0 when a service reports SERVING (for container healthchecks).
     Health(health::HealthArgs),
+    /// Score regions and platforms with a model (TOE by default).
+    Score(scoring::ScoreArgs),
+    /// Compare two or more regions side by side, indicator by indicator.
+    Compare(scoring::CompareArgs),
+    /// Explain one region's or platform's score.
+    Explain(scoring::ExplainArgs),
+    /// Data-quality findings: aggregates that disagree with their components, gaps, implausible values.
+    Quality(scoring::QualityArgs),
+    /// Platform metrics computed from observations (Table 2's average and more).
+    Metrics(scoring::QualityArgs),
+    /// Monte Carlo uncertainty of ranks over weights (and methods).
+    Uncertainty(scoring::UncertaintyArgs),
 }
 
 #[tokio::main]
@@ -42,6 +55,12 @@ async fn main() -> std::process::ExitCode {
         Command::Export(args) => export::run(args).await,
         Command::List(args) => list::run(args).await,
         Command::Health(args) => health::run(args).await,
+        Command::Score(args) => scoring::score(args).await,
+        Command::Compare(args) => scoring::compare(args).await,
+        Command::Explain(args) => scoring::explain_unit(args).await,
+        Command::Quality(args) => scoring::quality(args).await,
+        Command::Metrics(args) => scoring::metrics(args).await,
+        Command::Uncertainty(args) => scoring::uncertainty(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -4,9 +4,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use govlens_data::DataConfig;
+use govlens_data::{DataComponent, DataConfig};
+use govlens_scoring::{ScoringComponent, ScoringConfig};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{health_client::HealthClient, HealthCheckRequest};
+use tonic_health::ServingStatus as Status;
 
 use crate::client::{data_client, explain, ServerArgs};
 
@@ -38,8 +40,6 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             format!("sqlite://{}/govlens.db?mode=rwc", args.data_dir.display())
         }
     };
-    let mut config = DataConfig::embedded(args.listen, database_url.clone());
-    config.redis_url = args.redis_url.clone();
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| {
@@ -49,15 +49,17 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             )
         })?;
     let address = format!("http://{}", listener.local_addr()?);
-    let mut server = tokio::spawn(govlens_data::serve(
-        config,
-        listener,
-        govlens_data::shutdown_signal(),
-    ));
+    let mut data_config = DataConfig::embedded(args.listen, database_url.clone());
+    data_config.redis_url = args.redis_url.clone();
+    // The scoring service reads the data service over gRPC even in one process.
+    let mut scoring_config =
+        ScoringConfig::embedded(args.listen, database_url.clone(), address.clone());
+    scoring_config.redis_url = args.redis_url.clone();
+    let mut server = tokio::spawn(serve_suite(data_config, scoring_config, listener));
 
     tokio::select! {
         ready = wait_serving(&address) => ready?,
-        ended = &mut server => return ended?.and_then(|_| anyhow::bail!("the data service stopped during start-up")),
+        ended = &mut server => return ended?.and_then(|_| anyhow::bail!("the suite stopped during start-up")),
     }
     let server_args = ServerArgs {
         server: address.clone(),
@@ -71,8 +73,41 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         "  health and reflection: grpcurl -plaintext {} list",
         address.trim_start_matches("http://")
     );
-    println!("  try: govlens list platforms   (Ctrl-C stops)");
+    println!(
+        "  try: govlens score | govlens compare cn-sc cn-gz | govlens quality   (Ctrl-C stops)"
+    );
     server.await??;
+    Ok(())
+}
+
+/// Serves the data and scoring services on one listener until SIGTERM or Ctrl-C.
+async fn serve_suite(
+    data_config: DataConfig,
+    scoring_config: ScoringConfig,
+    listener: tokio::net::TcpListener,
+) -> anyhow::Result<()> {
+    let (reporter, health) = govlens_kit::grpc::not_serving_health().await;
+    let (reflection_v1, reflection_v1alpha) = govlens_kit::grpc::reflection_services()?;
+    let data = DataComponent::connect(&data_config).await?;
+    let scoring = ScoringComponent::connect(&scoring_config).await?;
+    let server = tonic::transport::Server::builder()
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(data.service())
+        .add_service(scoring.service())
+        .serve_with_incoming_shutdown(
+            tokio_stream::wrappers::TcpListenerStream::new(listener),
+            govlens_data::shutdown_signal(),
+        );
+    let server = tokio::spawn(server);
+    let data_watch = data.start(reporter.clone()).await?;
+    let scoring_watch = scoring.start(reporter.clone(), false).await?;
+    reporter.set_service_status("", Status::Serving).await;
+    let result = server.await;
+    data_watch.abort();
+    scoring_watch.abort();
+    result??;
     Ok(())
 }
 

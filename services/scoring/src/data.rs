@@ -31,7 +31,10 @@ pub struct DataSource {
 fn upstream_error(status: tonic::Status) -> ServiceError {
     match status.code() {
         tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Cancelled => {
-            ServiceError::Unavailable(format!("the data service is unavailable: {}", status.message()))
+            ServiceError::Unavailable(format!(
+                "the data service is unavailable: {}",
+                status.message()
+            ))
         }
         _ => ServiceError::internal(anyhow::anyhow!("data service call failed: {status}")),
     }
@@ -44,7 +47,11 @@ impl DataSource {
             .connect_timeout(Duration::from_secs(2))
             .connect_lazy();
         let client = DataServiceClient::new(channel).max_decoding_message_size(64 << 20);
-        Ok(DataSource { client, timeout, latest: Arc::default() })
+        Ok(DataSource {
+            client,
+            timeout,
+            latest: Arc::default(),
+        })
     }
 
     fn request<T>(&self, message: T) -> tonic::Request<T> {
@@ -56,10 +63,13 @@ impl DataSource {
     /// The data service's current revision.
     pub async fn revision(&self) -> ServiceResult<i64> {
         let mut client = self.client.clone();
-        let response = tokio::time::timeout(self.timeout, client.get_data_revision(self.request(pb::GetDataRevisionRequest {})))
-            .await
-            .map_err(|_| ServiceError::Unavailable("the data service did not answer in time".into()))?
-            .map_err(upstream_error)?;
+        let response = tokio::time::timeout(
+            self.timeout,
+            client.get_data_revision(self.request(pb::GetDataRevisionRequest {})),
+        )
+        .await
+        .map_err(|_| ServiceError::Unavailable("the data service did not answer in time".into()))?
+        .map_err(upstream_error)?;
         Ok(response.into_inner().revision)
     }
 
@@ -97,12 +107,17 @@ impl DataSource {
         };
         let (revision, messages) = tokio::time::timeout(self.timeout * 6, fetch)
             .await
-            .map_err(|_| ServiceError::Unavailable("the data service export did not finish in time".into()))?
+            .map_err(|_| {
+                ServiceError::Unavailable("the data service export did not finish in time".into())
+            })?
             .map_err(upstream_error)?;
         let mut records = Vec::with_capacity(messages.len());
         for m in messages {
-            let mut record = record_from_pb(m)
-                .map_err(|v| ServiceError::internal(anyhow::anyhow!("unreadable record from the data service: {v:?}")))?;
+            let mut record = record_from_pb(m).map_err(|v| {
+                ServiceError::internal(anyhow::anyhow!(
+                    "unreadable record from the data service: {v:?}"
+                ))
+            })?;
             // Exported values are filled already; prepare only normalises.
             let _ = govlens_dataset::prepare(&mut record);
             records.push(record);

@@ -6,7 +6,9 @@ use sea_orm::{
     ConnectOptions, Database, DatabaseConnection, DbBackend, QueryOrder, QuerySelect, Schema, Set,
     TransactionTrait,
 };
-use sea_orm_migration::prelude::{DynIden, IntoIden, MigrationName, MigrationTrait, MigratorTrait, SchemaManager};
+use sea_orm_migration::prelude::{
+    DynIden, IntoIden, MigrationName, MigrationTrait, MigratorTrait, SchemaManager,
+};
 use sha2::{Digest, Sha256};
 
 use govlens_kit::{ServiceError, ServiceResult};
@@ -67,7 +69,9 @@ impl MigrationName for InitialSchema {
 impl MigrationTrait for InitialSchema {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let schema = Schema::new(manager.get_database_backend());
-        manager.create_table(schema.create_table_from_entity(model_version::Entity)).await?;
+        manager
+            .create_table(schema.create_table_from_entity(model_version::Entity))
+            .await?;
         for index in schema.create_index_from_entity(model_version::Entity) {
             manager.create_index(index).await?;
         }
@@ -76,7 +80,11 @@ impl MigrationTrait for InitialSchema {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .drop_table(sea_orm_migration::prelude::Table::drop().table(model_version::Entity).to_owned())
+            .drop_table(
+                sea_orm_migration::prelude::Table::drop()
+                    .table(model_version::Entity)
+                    .to_owned(),
+            )
             .await
     }
 }
@@ -108,7 +116,8 @@ pub struct NewModel<'a> {
 impl ModelStore {
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         let mut opts = ConnectOptions::new(url.to_string());
-        opts.sqlx_logging(false).connect_timeout(std::time::Duration::from_secs(5));
+        opts.sqlx_logging(false)
+            .connect_timeout(std::time::Duration::from_secs(5));
         if url.starts_with("sqlite") {
             opts.max_connections(1).min_connections(1);
         } else {
@@ -171,7 +180,8 @@ impl ModelStore {
 
     /// One version (the latest when `version` is 0).
     pub async fn get(&self, model_id: &str, version: i32) -> ServiceResult<StoredModel> {
-        let mut query = model_version::Entity::find().filter(model_version::Column::ModelId.eq(model_id));
+        let mut query =
+            model_version::Entity::find().filter(model_version::Column::ModelId.eq(model_id));
         if version > 0 {
             query = query.filter(model_version::Column::Version.eq(version));
         }
@@ -181,7 +191,11 @@ impl ModelStore {
             .await
             .map_err(db_error)?
             .ok_or_else(|| {
-                let name = if version > 0 { format!("{model_id} v{version}") } else { model_id.to_string() };
+                let name = if version > 0 {
+                    format!("{model_id} v{version}")
+                } else {
+                    model_id.to_string()
+                };
                 ServiceError::not_found("model", name)
             })
     }

@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 use govlens_dataset::{AggregateKind, HasProvenance, Metric, ReportedAggregateRecord, SubjectKind};
 use govlens_engine::decimal::{round_half_up, Decimal, Ratio};
 
-use super::{Finding, FindingKind, Severity, Subject};
+use super::{words, Finding, FindingKind, Severity, Subject};
 use crate::context::Context;
 use crate::exact::{self, describe_count, exact_value, is_iso_date};
 use crate::metrics::{channel_values, max_value, ChannelValue};
@@ -43,23 +43,12 @@ fn label(agg: &ReportedAggregateRecord) -> String {
     }
 }
 
-/// A metric in words: `registered_users` -> `registered users`.
-pub(super) fn words(metric: Metric) -> String {
-    metric.as_str().replace('_', " ")
-}
-
 /// Where an aggregate was printed, for sentences.
-trait SourceTable {
-    fn source_table_or(&self, fallback: &str) -> String;
-}
-
-impl SourceTable for ReportedAggregateRecord {
-    fn source_table_or(&self, fallback: &str) -> String {
-        if self.source_table.is_empty() {
-            fallback.to_string()
-        } else {
-            self.source_table.clone()
-        }
+fn printed_in(agg: &ReportedAggregateRecord) -> &str {
+    if agg.source_table.is_empty() {
+        "The source"
+    } else {
+        &agg.source_table
     }
 }
 
@@ -292,7 +281,7 @@ fn share(ctx: &Context, agg: &ReportedAggregateRecord, reported: Decimal, out: &
     let metric = words(agg.metric);
     let what = format!(
         "{} reports that {} of {region_name}'s population are {metric} of {who}",
-        agg.source_table_or("the source"),
+        printed_in(agg),
         agg.value_as_printed,
     );
     let year = exact::year_of(&agg.observed_on);

@@ -3,7 +3,7 @@
 //! where the figure came from and, where it helps, what was recomputed.
 //!
 //! Rules (in the order findings are returned):
-//! 1. **reported aggregates** ([`aggregates`](self)): a reported average is recomputed
+//! 1. **reported aggregates**: a reported average is recomputed
 //!    from the latest channel values on or before its date and compared at its printed
 //!    precision; a reported sum is compared exactly (both values and their ratio are
 //!    shown); a population share is recomputed from user counts and the region's
@@ -139,6 +139,12 @@ pub enum Subject {
         metric: Metric,
         observed_on: String,
     },
+    /// A platform x channel x metric cell (e.g. one with no data).
+    Cell {
+        platform: String,
+        channel: String,
+        metric: Metric,
+    },
     /// A platform's service function.
     PlatformFunction {
         platform: String,
@@ -168,6 +174,11 @@ impl fmt::Display for Subject {
                 metric,
                 observed_on,
             } => write!(f, "observation {platform}/{channel}/{metric}/{observed_on}"),
+            Subject::Cell {
+                platform,
+                channel,
+                metric,
+            } => write!(f, "cell {platform}/{channel}/{metric}"),
             Subject::PlatformFunction { platform, function } => {
                 write!(f, "platform function {platform}/{function}")
             }
@@ -245,6 +256,11 @@ impl Finding {
         );
         self
     }
+}
+
+/// A metric in words: `registered_users` -> `registered users`.
+pub(crate) fn words(metric: Metric) -> String {
+    metric.as_str().replace('_', " ")
 }
 
 /// Every finding on the snapshot, rule by rule (see the module documentation).

@@ -11,7 +11,7 @@ use crate::exact::{self, describe_count};
 use crate::metrics::{ChannelCoverage, PlatformMetrics};
 
 /// Highest rating on the scale (the data set's 0-5 rating scale).
-pub const MAX_RATING: f64 = govlens_dataset::validate::MAX_RATING;
+const MAX_RATING: f64 = govlens_dataset::validate::MAX_RATING;
 
 pub(super) fn check(ctx: &Context, metrics: &[PlatformMetrics], out: &mut Vec<Finding>) {
     for m in metrics {
@@ -31,11 +31,15 @@ fn no_data(ctx: &Context, m: &PlatformMetrics, coverage: &ChannelCoverage, out: 
             Finding::new(
                 FindingKind::ChannelNoData,
                 Severity::Info,
-                Subject::Platform(m.platform_code.clone()),
+                Subject::Cell {
+                    platform: m.platform_code.clone(),
+                    channel: channel.clone(),
+                    metric: coverage.metric,
+                },
                 format!(
                     "{} has no {} on {} (no data, the source's \"/\"; absent, not zero).",
                     m.platform_name,
-                    super::aggregates::words(coverage.metric),
+                    super::words(coverage.metric),
                     ctx.channel_name(channel)
                 ),
             )
@@ -79,7 +83,7 @@ fn ranges(ctx: &Context, out: &mut Vec<Finding>) {
                     },
                     format!(
                         "The {} of {} on {} on {} is {}, {rule}.",
-                        super::aggregates::words(metric),
+                        super::words(metric),
                         ctx.platform_name(platform),
                         ctx.channel_name(channel),
                         p.date,

@@ -87,9 +87,9 @@ pub fn egov_dataset(rows: &[EgovRow]) -> Dataset {
     Dataset::from_columns(
         rows.iter().map(|r| r.country.clone()).collect(),
         vec![
-            ("OSI".into(), rows.iter().map(|r| r.osi).collect()),
-            ("TII".into(), rows.iter().map(|r| r.tii).collect()),
-            ("HCI".into(), rows.iter().map(|r| r.hci).collect()),
+            ("un.osi".into(), rows.iter().map(|r| r.osi).collect()),
+            ("un.tii".into(), rows.iter().map(|r| r.tii).collect()),
+            ("un.hci".into(), rows.iter().map(|r| r.hci).collect()),
         ],
     )
     .expect("valid dataset")

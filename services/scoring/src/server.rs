@@ -1,0 +1,133 @@
+//! Runs the scoring service; [`ScoringComponent`] lets `govlens up` host it beside the
+//! data service on one port.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use govlens_proto::scoring::v1::scoring_service_server::{ScoringServiceServer, SERVICE_NAME};
+use tokio::net::TcpListener;
+use tonic_health::server::HealthReporter;
+use tonic_health::ServingStatus;
+
+use crate::config::ScoringConfig;
+use crate::data::DataSource;
+use crate::models::ModelStore;
+use crate::service::ScoringApi;
+
+/// Models shipped with GovLens, stored on start (a changed file becomes a new version).
+pub const SHIPPED_MODELS: &[(&str, &str)] = &[
+    (
+        "toe-default",
+        include_str!("../../../models/toe-default.toml"),
+    ),
+    ("un-egdi", include_str!("../../../models/un-egdi.toml")),
+    (
+        "worldbank-gtmi",
+        include_str!("../../../models/worldbank-gtmi.toml"),
+    ),
+];
+
+/// The scoring service before it is mounted.
+pub struct ScoringComponent {
+    models: ModelStore,
+    data: DataSource,
+    api: ScoringApi,
+    ready: Arc<AtomicBool>,
+}
+
+impl ScoringComponent {
+    pub async fn connect(config: &ScoringConfig) -> anyhow::Result<Self> {
+        let models = ModelStore::connect(&config.database_url).await?;
+        let data = DataSource::connect_lazy(&config.data_addr, config.upstream_timeout)?;
+        let ready = Arc::new(AtomicBool::new(false));
+        let api = ScoringApi::new(models.clone(), data.clone(), config.cache()?, ready.clone());
+        Ok(ScoringComponent {
+            models,
+            data,
+            api,
+            ready,
+        })
+    }
+
+    pub fn service(&self) -> ScoringServiceServer<ScoringApi> {
+        ScoringServiceServer::new(self.api.clone())
+            .max_decoding_message_size(8 << 20)
+            .max_encoding_message_size(64 << 20)
+    }
+
+    /// Migrates, stores the shipped models, and reports SERVING once the data service
+    /// answers; health follows the data service and the model store afterwards. With
+    /// `whole_server`, the server's overall status ("") follows too.
+    pub async fn start(
+        &self,
+        reporter: HealthReporter,
+        whole_server: bool,
+    ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+        self.models.migrate().await?;
+        self.ready.store(true, Ordering::Release);
+        for (id, source) in SHIPPED_MODELS {
+            self.api
+                .ensure_model(id, source)
+                .await
+                .map_err(|e| anyhow::anyhow!("shipped model {id}: {e}"))?;
+        }
+        tracing::info!(
+            models = SHIPPED_MODELS.len(),
+            "scoring service migrated; shipped models stored"
+        );
+        let data = self.data.clone();
+        let models = self.models.clone();
+        Ok(tokio::spawn(async move {
+            let mut last = None;
+            loop {
+                let up = data.ping().await && models.ping().await;
+                if last != Some(up) {
+                    let status = if up {
+                        ServingStatus::Serving
+                    } else {
+                        ServingStatus::NotServing
+                    };
+                    tracing::info!(upstreams_up = up, "scoring service health");
+                    reporter.set_service_status(SERVICE_NAME, status).await;
+                    if whole_server {
+                        reporter.set_service_status("", status).await;
+                    }
+                    last = Some(up);
+                }
+                tokio::time::sleep(Duration::from_secs(if up { 2 } else { 1 })).await;
+            }
+        }))
+    }
+}
+
+/// Serves the scoring service alone until `shutdown` resolves.
+pub async fn serve(
+    config: ScoringConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (reporter, health) = govlens_kit::grpc::not_serving_health().await;
+    reporter
+        .set_service_status(SERVICE_NAME, ServingStatus::NotServing)
+        .await;
+    let (reflection_v1, reflection_v1alpha) = govlens_kit::grpc::reflection_services()?;
+    let component = ScoringComponent::connect(&config).await?;
+    tracing::info!(addr = %listener.local_addr()?, data = %config.data_addr, "scoring service listening");
+    let server = tonic::transport::Server::builder()
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(component.service())
+        .serve_with_incoming_shutdown(
+            tokio_stream::wrappers::TcpListenerStream::new(listener),
+            shutdown,
+        );
+    let server = tokio::spawn(server);
+    let watchdog = component.start(reporter, true).await?;
+    let result = server.await;
+    watchdog.abort();
+    result??;
+    Ok(())
+}
