@@ -375,6 +375,17 @@ impl TestServer {
             .revision
     }
 
+    /// The database's identity and current revision, which together key cached reads.
+    pub async fn versioned_state(&self) -> (String, i64) {
+        let r = self
+            .client()
+            .get_data_revision(pb::GetDataRevisionRequest {})
+            .await
+            .expect("GetDataRevision")
+            .into_inner();
+        (r.instance, r.revision)
+    }
+
     /// Every exported record, and the revision every chunk reported (all equal).
     pub async fn export(&self, batch_size: i32) -> (Vec<pb::Record>, i64) {
         let mut stream = self
@@ -783,15 +794,21 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// The `govlens-data` executable, built once per test process with the cargo that
-/// builds these tests (same target directory, so usually a no-op).
+/// builds these tests. The test profile and `-p govlens-tests` make profile and features
+/// resolve as in the build of these tests, so the build reuses its artifacts (usually a
+/// no-op). The executable lands in the usual `debug` directory.
 pub fn data_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
         let output = std::process::Command::new(env!("CARGO"))
             .args([
                 "build",
+                "--profile",
+                "test",
                 "-p",
                 "govlens-data",
+                "-p",
+                "govlens-tests",
                 "--bin",
                 "govlens-data",
                 "--message-format=json",
@@ -800,11 +817,17 @@ pub fn data_binary() -> &'static Path {
             .stderr(std::process::Stdio::inherit())
             .output()
             .expect("run cargo build");
-        assert!(
-            output.status.success(),
-            "cargo build -p govlens-data failed"
-        );
         let stdout = String::from_utf8_lossy(&output.stdout);
+        if !output.status.success() {
+            // With JSON messages, the compiler's errors are on stdout.
+            let errors: Vec<String> = stdout
+                .lines()
+                .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+                .filter(|m| m["reason"] == "compiler-message")
+                .filter_map(|m| m["message"]["rendered"].as_str().map(str::to_string))
+                .collect();
+            panic!("cargo build -p govlens-data failed:\n{}", errors.join("\n"));
+        }
         stdout
             .lines()
             .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
@@ -820,3 +843,4 @@ pub fn data_binary() -> &'static Path {
 }
 
 pub mod fixtures;
+pub mod suite;

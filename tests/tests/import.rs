@@ -134,10 +134,8 @@ async fn a_batch_with_a_bad_rating_writes_nothing(db: TestDb) {
     let srv = TestServer::start(&db).await;
     let mut records = paper_pb();
     let (index, origin) = nth_observation(&records, 5);
-    assert!(
-        origin.starts_with("observations.csv:"),
-        "paper origins name file and line: {origin}"
-    );
+    // Origins name the file and the line: the header is line 1, so the sixth row is line 7.
+    assert_eq!(origin, "observations.csv:7");
     let bad = observation_mut(&mut records[index]);
     assert_eq!(
         bad.metric,
@@ -235,37 +233,53 @@ async fn a_batch_with_a_dangling_reference_writes_nothing(db: TestDb) {
 
 async fn every_bad_row_of_a_batch_is_reported(db: TestDb) {
     let srv = TestServer::start(&db).await;
+    let (a, origin_a) = nth_observation(&paper_pb(), 2);
+    let (b, origin_b) = nth_observation(&paper_pb(), 40);
+
+    // Two rows that are bad on their own: both are reported.
     let mut records = paper_pb();
-    let (a, origin_a) = nth_observation(&records, 2);
-    let (b, origin_b) = nth_observation(&records, 40);
     observation_mut(&mut records[a]).observed_on = "2023-02-30".into();
-    observation_mut(&mut records[b]).platform_code = "ghost".into();
+    observation_mut(&mut records[b]).value_as_printed = String::new();
+    observation_mut(&mut records[b]).value = -3.0;
     let status = expect_code(srv.import(vec![records]).await, Code::InvalidArgument);
     assert_violation_with_origin(
         &status,
         &format!("records[{a}].observation.observed_on"),
         &origin_a,
     );
-    // The dangling reference is only found once the rows are checked against the store;
-    // a service may stop at the first stage, but what it reports must be right.
-    let fields = violation_fields(&status);
-    assert!(
-        fields
-            .iter()
-            .all(|f| f.starts_with(&format!("records[{a}]."))
-                || f.starts_with(&format!("records[{b}]."))),
-        "{fields:?}"
+    assert_violation_with_origin(
+        &status,
+        &format!("records[{b}].observation.value"),
+        &origin_b,
     );
-    if fields
-        .iter()
-        .any(|f| f.starts_with(&format!("records[{b}].")))
-    {
-        assert_violation_with_origin(
-            &status,
-            &format!("records[{b}].observation.platform_code"),
-            &origin_b,
-        );
-    }
+    assert_eq!(
+        violation_fields(&status).len(),
+        2,
+        "{:?}",
+        field_violations(&status)
+    );
+
+    // Two rows whose references do not resolve: both are reported.
+    let mut records = paper_pb();
+    observation_mut(&mut records[a]).platform_code = "ghost".into();
+    observation_mut(&mut records[b]).channel_code = "ghost-store".into();
+    let status = expect_code(srv.import(vec![records]).await, Code::InvalidArgument);
+    assert_violation_with_origin(
+        &status,
+        &format!("records[{a}].observation.platform_code"),
+        &origin_a,
+    );
+    assert_violation_with_origin(
+        &status,
+        &format!("records[{b}].observation.channel_code"),
+        &origin_b,
+    );
+    assert_eq!(
+        violation_fields(&status).len(),
+        2,
+        "{:?}",
+        field_violations(&status)
+    );
     assert!(srv.export(0).await.0.is_empty());
 }
 

@@ -579,7 +579,11 @@ async fn region_subtree_filters_are_case_sensitive(db: TestDb) {
         .into_iter()
         .map(|r| r.code)
         .collect();
-    assert_eq!(regions, std::slice::from_ref(&lower), "ListRegions(root {lower})");
+    assert_eq!(
+        regions,
+        std::slice::from_ref(&lower),
+        "ListRegions(root {lower})"
+    );
     let found = c
         .list_platforms(pb::ListPlatformsRequest {
             region_code: lower.clone(),

@@ -500,7 +500,7 @@ pub fn record_from_pb(r: pb::Record) -> Result<AnyRecord, Vec<Violation>> {
             let (region, populations) = region_from_pb(x)?;
             if !populations.is_empty() {
                 return Err(vec![Violation::new(
-                    "region.populations",
+                    "populations",
                     "import populations as population records",
                 )]);
             }

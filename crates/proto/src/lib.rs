@@ -14,6 +14,13 @@ pub mod scoring {
     }
 }
 
+/// `govlens.recommendation.v1`: the recommendation service.
+pub mod recommendation {
+    pub mod v1 {
+        tonic::include_proto!("govlens.recommendation.v1");
+    }
+}
+
 /// Encoded `FileDescriptorSet` of every GovLens proto, for server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/govlens_descriptor.bin"));

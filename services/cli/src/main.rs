@@ -5,6 +5,7 @@ mod export;
 mod health;
 mod import;
 mod list;
+mod recommend;
 mod scoring;
 mod table;
 mod up;
@@ -44,6 +45,14 @@ enum Command {
     Metrics(scoring::QualityArgs),
     /// Monte Carlo uncertainty of ranks over weights (and methods).
     Uncertainty(scoring::UncertaintyArgs),
+    /// Diagnose the TOE construction dilemmas of a region, with evidence.
+    Diagnose(recommend::RegionArgs),
+    /// Rank the optimisation paths for a region, with what-if projections.
+    Recommend(recommend::RegionArgs),
+    /// Write an HTML and Markdown report for one or more regions.
+    Report(recommend::ReportArgs),
+    /// Run the embedded suite on the paper's dataset and write the Sichuan-Guizhou report.
+    Demo(recommend::DemoArgs),
 }
 
 #[tokio::main]
@@ -61,6 +70,10 @@ async fn main() -> std::process::ExitCode {
         Command::Quality(args) => scoring::quality(args).await,
         Command::Metrics(args) => scoring::metrics(args).await,
         Command::Uncertainty(args) => scoring::uncertainty(args).await,
+        Command::Diagnose(args) => recommend::diagnose(args).await,
+        Command::Recommend(args) => recommend::recommend(args).await,
+        Command::Report(args) => recommend::report(args).await,
+        Command::Demo(args) => recommend::demo(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

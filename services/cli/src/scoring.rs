@@ -242,6 +242,7 @@ pub async fn score(args: ScoreArgs) -> anyhow::Result<()> {
         let response = c
             .score_units(pb::ScoreUnitsRequest {
                 scope: Some(scope(&args.scope, *kind)),
+                overrides: Vec::new(),
             })
             .await
             .map_err(explain)?

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use govlens_data::{DataComponent, DataConfig};
+use govlens_recommendation::{RecommendationComponent, RecommendationConfig};
 use govlens_scoring::{ScoringComponent, ScoringConfig};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{health_client::HealthClient, HealthCheckRequest};
@@ -42,25 +43,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot listen on {}: {e} (another `govlens up` running? try --listen)",
-                args.listen
-            )
-        })?;
-    let address = format!("http://{}", listener.local_addr()?);
-    let mut data_config = DataConfig::embedded(args.listen, database_url.clone());
-    data_config.redis_url = args.redis_url.clone();
-    // The scoring service reads the data service over gRPC even in one process.
-    let mut scoring_config =
-        ScoringConfig::embedded(args.listen, database_url.clone(), address.clone());
-    scoring_config.redis_url = args.redis_url.clone();
-    let mut server = tokio::spawn(serve_suite(data_config, scoring_config, listener));
-
-    tokio::select! {
-        ready = wait_serving(&address) => ready?,
-        ended = &mut server => return ended?.and_then(|_| anyhow::bail!("the suite stopped during start-up")),
-    }
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e} (another `govlens up` running? try --listen)", args.listen))?;
+    let suite = start_suite(listener, &database_url, args.redis_url.clone(), govlens_data::shutdown_signal()).await?;
+    let address = suite.address.clone();
     let server_args = ServerArgs {
         server: address.clone(),
     };
@@ -76,43 +61,78 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     println!(
         "  try: govlens score | govlens compare cn-sc cn-gz | govlens quality   (Ctrl-C stops)"
     );
-    server.await??;
+    suite.server.await??;
     Ok(())
 }
 
-/// Serves the data and scoring services on one listener until SIGTERM or Ctrl-C.
-async fn serve_suite(
+/// Serves the data, scoring and recommendation services on one listener until
+/// `shutdown` resolves.
+pub async fn serve_suite(
     data_config: DataConfig,
     scoring_config: ScoringConfig,
+    recommendation_config: RecommendationConfig,
     listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (reporter, health) = govlens_kit::grpc::not_serving_health().await;
     let (reflection_v1, reflection_v1alpha) = govlens_kit::grpc::reflection_services()?;
     let data = DataComponent::connect(&data_config).await?;
     let scoring = ScoringComponent::connect(&scoring_config).await?;
+    let recommendation = RecommendationComponent::connect(&recommendation_config).await?;
     let server = tonic::transport::Server::builder()
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(data.service())
         .add_service(scoring.service())
-        .serve_with_incoming_shutdown(
-            tokio_stream::wrappers::TcpListenerStream::new(listener),
-            govlens_data::shutdown_signal(),
-        );
+        .add_service(recommendation.service())
+        .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), shutdown);
     let server = tokio::spawn(server);
     let data_watch = data.start(reporter.clone()).await?;
     let scoring_watch = scoring.start(reporter.clone(), false).await?;
+    let recommendation_watch = recommendation.start(reporter.clone(), false).await?;
     reporter.set_service_status("", Status::Serving).await;
     let result = server.await;
     data_watch.abort();
     scoring_watch.abort();
+    recommendation_watch.abort();
     result??;
     Ok(())
 }
 
+/// A running embedded suite.
+pub struct Suite {
+    pub address: String,
+    pub server: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// Starts the whole suite on `listener` over `database_url`, and waits until it serves.
+pub async fn start_suite(
+    listener: tokio::net::TcpListener,
+    database_url: &str,
+    redis_url: Option<String>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<Suite> {
+    let local = listener.local_addr()?;
+    let address = format!("http://{local}");
+    let mut data_config = DataConfig::embedded(local, database_url.to_string());
+    data_config.redis_url = redis_url.clone();
+    // The scoring and recommendation services call their upstreams over gRPC even in
+    // one process: the same code paths as separate deployments.
+    let mut scoring_config = ScoringConfig::embedded(local, database_url.to_string(), address.clone());
+    scoring_config.redis_url = redis_url.clone();
+    let mut recommendation_config = RecommendationConfig::embedded(local, database_url.to_string(), address.clone());
+    recommendation_config.redis_url = redis_url;
+    let mut server = tokio::spawn(serve_suite(data_config, scoring_config, recommendation_config, listener, shutdown));
+    tokio::select! {
+        ready = wait_serving(&address) => ready?,
+        ended = &mut server => return ended?.and_then(|_| anyhow::bail!("the suite stopped during start-up")),
+    }
+    Ok(Suite { address, server })
+}
+
 /// Loads the paper's dataset when the database has never been written to.
-async fn seed_if_empty(server: &ServerArgs) -> anyhow::Result<()> {
+pub async fn seed_if_empty(server: &ServerArgs) -> anyhow::Result<()> {
     let mut client = data_client(server).await?;
     let revision = client
         .get_data_revision(govlens_proto::data::v1::GetDataRevisionRequest {})

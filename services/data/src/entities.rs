@@ -305,6 +305,9 @@ pub mod data_revision {
         #[sea_orm(primary_key)]
         pub id: i64,
         pub revision: i64,
+        /// Random identity of this database, set once at migration: revisions count
+        /// per database, so caches shared by several databases key on both.
+        pub instance: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

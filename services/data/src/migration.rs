@@ -38,6 +38,15 @@ async fn create<E: EntityTrait>(manager: &SchemaManager<'_>, entity: E) -> Resul
     Ok(())
 }
 
+/// A random identity for a new database (time and process entropy, hashed).
+fn new_instance_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    h.write_u32(std::process::id());
+    format!("{:016x}", h.finish())
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for InitialSchema {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -56,8 +65,8 @@ impl MigrationTrait for InitialSchema {
         create(manager, create_request::Entity).await?;
         let insert = Query::insert()
             .into_table(data_revision::Entity)
-            .columns([data_revision::Column::Id, data_revision::Column::Revision])
-            .values_panic([1i64.into(), 0i64.into()])
+            .columns([data_revision::Column::Id, data_revision::Column::Revision, data_revision::Column::Instance])
+            .values_panic([1i64.into(), 0i64.into(), new_instance_id().into()])
             .to_owned();
         manager.exec_stmt(insert).await
     }

@@ -16,6 +16,8 @@ use tonic::transport::Channel;
 /// All records at one data revision.
 #[derive(Debug)]
 pub struct Snapshot {
+    /// Identity of the data service's database (revisions count per database).
+    pub instance: String,
     pub revision: i64,
     pub records: Vec<AnyRecord>,
 }
@@ -60,8 +62,8 @@ impl DataSource {
         request
     }
 
-    /// The data service's current revision.
-    pub async fn revision(&self) -> ServiceResult<i64> {
+    /// The data service's database identity and current revision.
+    pub async fn revision(&self) -> ServiceResult<(String, i64)> {
         let mut client = self.client.clone();
         let response = tokio::time::timeout(
             self.timeout,
@@ -70,7 +72,8 @@ impl DataSource {
         .await
         .map_err(|_| ServiceError::Unavailable("the data service did not answer in time".into()))?
         .map_err(upstream_error)?;
-        Ok(response.into_inner().revision)
+        let r = response.into_inner();
+        Ok((r.instance, r.revision))
     }
 
     /// Whether the data service answers.
@@ -80,12 +83,14 @@ impl DataSource {
 
     /// Every record at the current revision.
     pub async fn snapshot(&self) -> ServiceResult<Arc<Snapshot>> {
-        let revision = self.revision().await?;
+        let (instance, revision) = self.revision().await?;
         let mut latest = self.latest.lock().await;
-        if let Some(s) = latest.as_ref().filter(|s| s.revision == revision) {
+        if let Some(s) = latest.as_ref().filter(|s| s.revision == revision && s.instance == instance) {
             return Ok(s.clone());
         }
-        let snapshot = Arc::new(self.fetch().await?);
+        let mut snapshot = self.fetch().await?;
+        snapshot.instance = instance;
+        let snapshot = Arc::new(snapshot);
         *latest = Some(snapshot.clone());
         Ok(snapshot)
     }
@@ -123,6 +128,6 @@ impl DataSource {
             records.push(record);
         }
         tracing::debug!(revision, records = records.len(), "fetched data snapshot");
-        Ok(Snapshot { revision, records })
+        Ok(Snapshot { instance: String::new(), revision, records })
     }
 }

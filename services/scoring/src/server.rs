@@ -39,7 +39,7 @@ pub struct ScoringComponent {
 
 impl ScoringComponent {
     pub async fn connect(config: &ScoringConfig) -> anyhow::Result<Self> {
-        let models = ModelStore::connect(&config.database_url).await?;
+        let models = crate::models::connect(&config.database_url).await?;
         let data = DataSource::connect_lazy(&config.data_addr, config.upstream_timeout)?;
         let ready = Arc::new(AtomicBool::new(false));
         let api = ScoringApi::new(models.clone(), data.clone(), config.cache()?, ready.clone());

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use govlens_assess::{metrics, quality, AssessConfig, DataSnapshot};
 use govlens_engine::{
+    ZeroHandling,
     run_uncertainty_with_progress, Aggregation, Model, Normalisation, Results, ScoreOptions,
     StrengthOptions, UncertaintyConfig, WeightNoise,
 };
@@ -30,6 +31,12 @@ pub const MAX_DRAWS: i32 = 100_000;
 
 fn respond<T>(result: ServiceResult<T>) -> RpcResult<T> {
     result.map(Response::new).map_err(Status::from)
+}
+
+/// One state of the data: the data service's database identity and its revision.
+struct Revision {
+    instance: String,
+    number: i64,
 }
 
 /// State shared by the handlers.
@@ -65,11 +72,18 @@ pub fn parse_model(format: &str, source: &str) -> ServiceResult<Model> {
         _ => Model::from_toml_str(source),
     };
     parsed.map_err(|e| {
+        // A field error names its path inside the model; a syntax error has no path but
+        // a line and column, which go into the description.
         let violations: Vec<govlens_kit::FieldViolation> = e
             .errors
             .iter()
             .map(|f| {
-                govlens_kit::FieldViolation::new(format!("source: {}", f.path), f.message.clone())
+                let field = if f.path.is_empty() { "source".to_string() } else { format!("source: {}", f.path) };
+                let description = match &f.location {
+                    Some(at) => format!("{} (line {}, column {})", f.message, at.line, at.column),
+                    None => f.message.clone(),
+                };
+                govlens_kit::FieldViolation::new(field, description)
             })
             .collect();
         let violations = if violations.is_empty() {
@@ -77,13 +91,14 @@ pub fn parse_model(format: &str, source: &str) -> ServiceResult<Model> {
         } else {
             violations
         };
-        ServiceError::invalid(format!("invalid model: {e}"), violations)
+        let first = violations.first().map(|v| format!("{}: {}", v.field, v.description)).unwrap_or_default();
+        ServiceError::invalid(format!("invalid model ({} problem(s)); first: {first}", violations.len()), violations)
     })
 }
 
 fn to_pb_model(m: StoredModel) -> pb::Model {
     pb::Model {
-        model_id: m.model_id,
+        model_id: m.document_id,
         version: m.version,
         name: m.name,
         description: m.description,
@@ -135,6 +150,7 @@ fn unit_score(results: &Results, inputs: &Inputs, unit: usize) -> ServiceResult<
         .unit_report(unit)
         .map_err(|e| ServiceError::internal(anyhow::anyhow!("{e}")))?;
     let code = report.unit.clone();
+    let code_for_raw = code.clone();
     let index = report.nodes.first();
     Ok(pb::UnitScore {
         unit_name: inputs
@@ -150,6 +166,7 @@ fn unit_score(results: &Results, inputs: &Inputs, unit: usize) -> ServiceResult<
             .nodes
             .into_iter()
             .map(|n| pb::NodeScore {
+                raw_value: inputs.dataset.value(&code_for_raw, &n.code).filter(|v| !v.is_nan()),
                 node_code: n.code,
                 score: n.score,
                 rank: n.rank.unwrap_or(0) as i32,
@@ -173,7 +190,7 @@ fn score_table(
         }
     }
     Ok(pb::ScoreTable {
-        model_id: loaded.stored.model_id.clone(),
+        model_id: loaded.stored.document_id.clone(),
         model_version: loaded.stored.version,
         data_revision: revision,
         period: inputs.period.clone(),
@@ -225,7 +242,7 @@ impl ScoringApi {
         let (stored, _) = self
             .models
             .create(NewModel {
-                model_id,
+                document_id: model_id,
                 name: spec.name.as_deref().unwrap_or(model_id),
                 description: spec.description.as_deref().unwrap_or_default(),
                 format: "toml",
@@ -240,16 +257,18 @@ impl ScoringApi {
         &self,
         method: &str,
         loaded: &Loaded,
-        revision: i64,
+        rev: &Revision,
         request: &Req,
         compute: impl FnOnce() -> ServiceResult<Resp>,
     ) -> ServiceResult<Resp> {
         let hash = hex::encode(&Sha256::digest(request.encode_to_vec())[..16]);
         let key = format!(
-            "govlens:scoring:{method}:{}:v{}:{}:r{revision}:{hash}",
-            loaded.stored.model_id,
+            "govlens:scoring:{method}:{}:v{}:{}:{}:r{}:{hash}",
+            loaded.stored.document_id,
             loaded.stored.version,
-            &loaded.stored.digest[..12.min(loaded.stored.digest.len())]
+            &loaded.stored.digest[..12.min(loaded.stored.digest.len())],
+            rev.instance,
+            rev.number
         );
         if let Some(bytes) = self.cache.get(&key).await {
             if let Ok(resp) = Resp::decode(bytes.as_slice()) {
@@ -262,11 +281,11 @@ impl ScoringApi {
     }
 
     /// The snapshot as the assessment crate wants it, and its revision.
-    async fn snapshot(&self) -> ServiceResult<(Arc<DataSnapshot>, i64)> {
+    async fn snapshot(&self) -> ServiceResult<(Arc<DataSnapshot>, Revision)> {
         let s = self.data.snapshot().await?;
         Ok((
             Arc::new(DataSnapshot::from_records(s.records.iter().cloned())),
-            s.revision,
+            Revision { instance: s.instance.clone(), number: s.revision },
         ))
     }
 }
@@ -305,7 +324,7 @@ impl ScoringService for ScoringApi {
                 let (stored, created) = self
                     .models
                     .create(NewModel {
-                        model_id: &req.model_id,
+                        document_id: &req.model_id,
                         name: spec.name.as_deref().unwrap_or(&req.model_id),
                         description: spec.description.as_deref().unwrap_or_default(),
                         format,
@@ -369,7 +388,7 @@ impl ScoringService for ScoringApi {
                 let next_page_token = if more {
                     models
                         .last()
-                        .map(|m| m.model_id.clone())
+                        .map(|m| m.document_id.clone())
                         .unwrap_or_default()
                 } else {
                     String::new()
@@ -393,9 +412,16 @@ impl ScoringService for ScoringApi {
                 self.ensure_ready()?;
                 let (raw_scope, scope) = scope_of(req.scope.clone())?;
                 let loaded = self.load(&raw_scope.model_id, raw_scope.version).await?;
-                let (snapshot, revision) = self.snapshot().await?;
-                self.cached("ScoreUnits", &loaded, revision, &req, || {
-                    let inputs = pipeline::assemble(&loaded.model, &snapshot, &scope)?;
+                let (snapshot, rev) = self.snapshot().await?;
+                let revision = rev.number;
+                let overrides: Vec<(String, String, f64)> = req
+                    .overrides
+                    .iter()
+                    .map(|o| (o.unit_code.clone(), o.indicator_code.clone(), o.value))
+                    .collect();
+                self.cached("ScoreUnits", &loaded, &rev, &req, || {
+                    let mut inputs = pipeline::assemble(&loaded.model, &snapshot, &scope)?;
+                    pipeline::apply_overrides(&mut inputs, &overrides)?;
                     let results = pipeline::score(&loaded.model, &inputs)?;
                     Ok(pb::ScoreUnitsResponse {
                         table: Some(score_table(&loaded, revision, &inputs, &results, None)?),
@@ -427,8 +453,9 @@ impl ScoringService for ScoringApi {
                     ));
                 }
                 let loaded = self.load(&raw_scope.model_id, raw_scope.version).await?;
-                let (snapshot, revision) = self.snapshot().await?;
-                self.cached("CompareRegions", &loaded, revision, &req, || {
+                let (snapshot, rev) = self.snapshot().await?;
+                let revision = rev.number;
+                self.cached("CompareRegions", &loaded, &rev, &req, || {
                     let inputs = pipeline::assemble(&loaded.model, &snapshot, &scope)?;
                     let missing: Vec<&String> = codes
                         .iter()
@@ -470,8 +497,9 @@ impl ScoringService for ScoringApi {
                     ));
                 }
                 let loaded = self.load(&raw_scope.model_id, raw_scope.version).await?;
-                let (snapshot, revision) = self.snapshot().await?;
-                self.cached("ExplainScore", &loaded, revision, &req, || {
+                let (snapshot, rev) = self.snapshot().await?;
+                let revision = rev.number;
+                self.cached("ExplainScore", &loaded, &rev, &req, || {
                     let inputs = pipeline::assemble(&loaded.model, &snapshot, &scope)?;
                     let results = pipeline::score(&loaded.model, &inputs)?;
                     let unit = results.unit_index(&req.unit_code).ok_or_else(|| {
@@ -554,18 +582,18 @@ impl ScoringService for ScoringApi {
                 ));
             }
             let loaded = self.load(&raw_scope.model_id, raw_scope.version).await?;
-            let (snapshot, revision) = self.snapshot().await?;
+            let (snapshot, rev) = self.snapshot().await?;
+                let revision = rev.number;
             let inputs = pipeline::assemble(&loaded.model, &snapshot, &scope)?;
             let config = UncertaintyConfig {
                 draws: draws as usize,
                 seed: req.seed,
                 weights: Some(WeightNoise::uniform(perturbation)),
+                // Alternatives that stay in [0, 1] so every mean is defined: the model's own
+                // normalisation, min-max and percentile rank; arithmetic and geometric means
+                // (zeros shifted by a small offset, as COINr does).
                 normalisation: if req.vary_methods {
-                    vec![
-                        None,
-                        Some(Normalisation::minmax()),
-                        Some(Normalisation::zscore()),
-                    ]
+                    vec![None, Some(Normalisation::minmax()), Some(Normalisation::PercentileRank)]
                 } else {
                     Vec::new()
                 },
@@ -573,9 +601,7 @@ impl ScoringService for ScoringApi {
                     vec![
                         None,
                         Some(Aggregation::Arithmetic),
-                        Some(Aggregation::Geometric {
-                            zeros: Default::default(),
-                        }),
+                        Some(Aggregation::Geometric { zeros: ZeroHandling::Offset(0.01) }),
                     ]
                 } else {
                     Vec::new()
@@ -673,7 +699,8 @@ impl ScoringService for ScoringApi {
         respond(
             async {
                 self.ensure_ready()?;
-                let (snapshot, revision) = self.snapshot().await?;
+                let (snapshot, rev) = self.snapshot().await?;
+                let revision = rev.number;
                 let in_region = region_filter(&snapshot, &req.region_code)?;
                 let findings = quality::findings(&snapshot, &AssessConfig::default())
                     .into_iter()
@@ -725,7 +752,8 @@ impl ScoringService for ScoringApi {
         respond(
             async {
                 self.ensure_ready()?;
-                let (snapshot, revision) = self.snapshot().await?;
+                let (snapshot, rev) = self.snapshot().await?;
+                let revision = rev.number;
                 let in_region = region_filter(&snapshot, &req.region_code)?;
                 let metrics = metrics::platform_metrics(&snapshot, &AssessConfig::default())
                     .into_iter()

@@ -242,6 +242,7 @@ impl DataService for DataApi {
                     r.page_size = 0;
                 });
                 let (after, limit) = paging(&req.page_token, req.page_size, &fp)?;
+                    filter_codes(&[("root_code", &req.root_code)])?;
                 let mut cond = Condition::all();
                 if !req.root_code.is_empty() {
                     let prefix = subtree_prefix(self.conn(), &req.root_code).await?;
@@ -369,6 +370,7 @@ impl DataService for DataApi {
                     r.page_size = 0;
                 });
                 let (after, limit) = paging(&req.page_token, req.page_size, &fp)?;
+                    filter_codes(&[("region_code", &req.region_code)])?;
                 let mut cond = Condition::all();
                 if !req.region_code.is_empty() {
                     let prefix = subtree_prefix(self.conn(), &req.region_code).await?;
@@ -637,6 +639,7 @@ impl DataService for DataApi {
                     r.page_size = 0;
                 });
                 let (after, limit) = paging(&req.page_token, req.page_size, &fp)?;
+                    filter_codes(&[("region_code", &req.region_code), ("platform_code", &req.platform_code), ("channel_code", &req.channel_code)])?;
                 date_filter("observed_from", &req.observed_from)?;
                 date_filter("observed_to", &req.observed_to)?;
                 let mut cond = Condition::all();
@@ -802,6 +805,7 @@ impl DataService for DataApi {
                     r.page_size = 0;
                 });
                 let (after, limit) = paging(&req.page_token, req.page_size, &fp)?;
+                    filter_codes(&[("region_code", &req.region_code)])?;
                 let mut cond = Condition::all();
                 if !req.region_code.is_empty() {
                     let prefix = subtree_prefix(self.conn(), &req.region_code).await?;
@@ -1082,6 +1086,7 @@ impl DataService for DataApi {
                     r.page_size = 0;
                 });
                 let (after, limit) = paging(&req.page_token, req.page_size, &fp)?;
+                    filter_codes(&[("region_code", &req.region_code), ("platform_code", &req.platform_code), ("function_code", &req.function_code)])?;
                 let mut cond = Condition::all();
                 if !req.region_code.is_empty() {
                     let prefix = subtree_prefix(self.conn(), &req.region_code).await?;
@@ -1355,6 +1360,7 @@ impl DataService for DataApi {
                     r.page_size = 0;
                 });
                 let (after, limit) = paging(&req.page_token, req.page_size, &fp)?;
+                    filter_codes(&[("indicator_code", &req.indicator_code), ("subject_code", &req.subject_code), ("region_code", &req.region_code)])?;
                 period_filter("period_from", &req.period_from)?;
                 period_filter("period_to", &req.period_to)?;
                 let subject_kind =
@@ -1542,6 +1548,7 @@ impl DataService for DataApi {
                     r.page_size = 0;
                 });
                 let (after, limit) = paging(&req.page_token, req.page_size, &fp)?;
+                    filter_codes(&[("subject_code", &req.subject_code)])?;
                 let mut cond = Condition::all();
                 if !req.subject_code.is_empty() {
                     cond = cond.add(reported_aggregate::Column::SubjectCode.eq(&req.subject_code));
@@ -1729,9 +1736,8 @@ impl DataService for DataApi {
         respond(
             async {
                 self.ensure_ready()?;
-                Ok(pb::GetDataRevisionResponse {
-                    revision: self.store.revision().await?,
-                })
+                let (instance, revision) = self.store.versioned_state().await?;
+                Ok(pb::GetDataRevisionResponse { revision, instance })
             }
             .await,
         )

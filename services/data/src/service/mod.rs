@@ -60,8 +60,8 @@ impl DataApi {
         self.ensure_ready()?;
         // Read the revision before the data: data read later is at least as new as
         // the key it is stored under, so no entry is ever older than its key says.
-        let revision = self.store.revision().await?;
-        let key = cache_key(revision, method, request);
+        let (instance, revision) = self.store.versioned_state().await?;
+        let key = cache_key(&instance, revision, method, request);
         if let Some(bytes) = self.cache.get(&key).await {
             match Resp::decode(bytes.as_slice()) {
                 Ok(resp) => return Ok(resp),

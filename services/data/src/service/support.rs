@@ -15,11 +15,20 @@ pub const DEFAULT_PAGE_SIZE: u64 = 100;
 /// Largest page served.
 pub const MAX_PAGE_SIZE: u64 = 1000;
 
+/// The message field of a record field: provenance columns (`source_document`) are
+/// the `source` message's fields (`source.document`) in requests.
+pub fn message_field(record_field: &str) -> String {
+    match record_field.strip_prefix("source_") {
+        Some(rest) => format!("source.{rest}"),
+        None => record_field.to_string(),
+    }
+}
+
 /// Violations of a record in a request, as `<resource>.<field>`.
 pub fn record_violations(resource_field: &str, violations: Vec<Violation>) -> ServiceError {
     let fields: Vec<FieldViolation> = violations
         .into_iter()
-        .map(|v| FieldViolation::new(format!("{resource_field}.{}", v.field), v.description))
+        .map(|v| FieldViolation::new(format!("{resource_field}.{}", message_field(&v.field)), v.description))
         .collect();
     let first = fields
         .first()
@@ -47,9 +56,22 @@ pub fn require_code(field: &str, code: &str) -> ServiceResult<()> {
         Err(ServiceError::invalid_field(field, "must not be empty"))
     } else if code.len() > 256 {
         Err(ServiceError::invalid_field(field, "is too long"))
+    } else if code.chars().any(char::is_control) {
+        Err(ServiceError::invalid_field(field, "must not contain control characters"))
     } else {
         Ok(())
     }
+}
+
+/// Optional code filters of a List request: empty means "any"; anything else must be
+/// a plausible code, so no control character (a NUL byte) ever reaches the database.
+pub fn filter_codes(filters: &[(&str, &str)]) -> ServiceResult<()> {
+    for (field, value) in filters {
+        if !value.is_empty() {
+            require_code(field, value)?;
+        }
+    }
+    Ok(())
 }
 
 /// A positive id argument.
@@ -86,7 +108,10 @@ pub fn filter_fingerprint<M: Message + Clone>(
 ) -> String {
     let mut filters = request.clone();
     clear_paging(&mut filters);
-    hash_hex(&filters.encode_to_vec())[..12].to_string()
+    // The request type names the List method: a token of one list is no good for another.
+    let mut bytes = std::any::type_name::<M>().as_bytes().to_vec();
+    bytes.extend(filters.encode_to_vec());
+    hash_hex(&bytes)[..12].to_string()
 }
 
 /// Reads page size and token: (last id served, page size).
@@ -131,9 +156,10 @@ pub fn next_page_token(last_id: Option<i64>, fingerprint: &str) -> String {
 }
 
 /// Cache key of a read at a revision: the revision makes older entries unreachable.
-pub fn cache_key<M: Message>(revision: i64, method: &str, request: &M) -> String {
+/// The instance keeps databases that share a Redis apart.
+pub fn cache_key<M: Message>(instance: &str, revision: i64, method: &str, request: &M) -> String {
     format!(
-        "govlens:data:r{revision}:{method}:{}",
+        "govlens:data:{instance}:r{revision}:{method}:{}",
         hash_hex(&request.encode_to_vec())
     )
 }

@@ -69,9 +69,11 @@ pub fn record_violation(
     field: &str,
     description: &str,
 ) -> FieldViolation {
-    let path = match kind {
-        Some(k) => format!("records[{item_index}].{}.{field}", field_name(k)),
-        None => format!("records[{item_index}].{field}"),
+    let field = crate::service::support::message_field(field);
+    let path = match (kind, field.is_empty()) {
+        (Some(k), false) => format!("records[{item_index}].{}.{field}", field_name(k)),
+        (Some(k), true) => format!("records[{item_index}].{}", field_name(k)),
+        (None, _) => format!("records[{item_index}].{field}"),
     };
     let description = if origin.is_empty() {
         description.to_string()

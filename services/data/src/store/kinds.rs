@@ -798,11 +798,15 @@ impl CodedKind for ReportedAggregates {
     }
 }
 
-/// `column LIKE 'prefix%'` with LIKE's wildcards in the prefix escaped.
+/// `substr(column, 1, len(prefix)) = prefix`: a case-sensitive prefix match on both
+/// PostgreSQL and SQLite (SQLite's LIKE ignores ASCII case, so "zone" would match "ZONE").
 pub fn starts_with<C: ColumnTrait>(column: C, prefix: &str) -> sea_orm::sea_query::SimpleExpr {
-    let escaped = prefix
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    Expr::col(column).like(sea_orm::sea_query::LikeExpr::new(format!("{escaped}%")).escape('\\'))
+    let length = prefix.chars().count() as i64;
+    Expr::expr(
+        sea_orm::sea_query::Func::cust("substr")
+            .arg(Expr::col(column))
+            .arg(1)
+            .arg(length),
+    )
+    .eq(prefix)
 }

@@ -64,6 +64,16 @@ impl Store {
         populations: &[PopulationRecord],
         request_id: &str,
     ) -> ServiceResult<(region::Model, i64)> {
+        let first = self.create_region_once(r, populations, request_id).await;
+        self.settle_race::<Regions>(first, request_id).await
+    }
+
+    async fn create_region_once(
+        &self,
+        r: &RegionRecord,
+        populations: &[PopulationRecord],
+        request_id: &str,
+    ) -> ServiceResult<(region::Model, i64)> {
         let tx = self.begin().await?;
         if let Some(model) = replay_request::<Regions>(&tx, request_id).await? {
             let revision = super::current_revision(&tx).await.map_err(db_error)?;

@@ -136,12 +136,35 @@ pub async fn commit_write(tx: DatabaseTransaction) -> ServiceResult<i64> {
 
 impl Store {
     /// Creates a record of a kind without derived columns; a repeated request id
-    /// returns the row it created.
-    pub async fn create<K: StoredKind>(
+    /// returns the row it created, also when the repeat raced the first request.
+    pub async fn create<K: StoredKind>(&self, r: &K::Record, request_id: &str) -> ServiceResult<(K::Model, i64)> {
+        let first = self.create_once::<K>(r, request_id).await;
+        self.settle_race::<K>(first, request_id).await
+    }
+
+    /// A create that failed with ALREADY_EXISTS because a concurrent request with the
+    /// same request id committed first is answered as that request was.
+    pub(crate) async fn settle_race<K: StoredKind>(
         &self,
-        r: &K::Record,
+        outcome: ServiceResult<(K::Model, i64)>,
         request_id: &str,
     ) -> ServiceResult<(K::Model, i64)> {
+        match outcome {
+            Err(ServiceError::AlreadyExists { resource, name }) if !request_id.is_empty() => {
+                let tx = self.begin().await?;
+                let replayed = replay_request::<K>(&tx, request_id).await?;
+                let revision = super::current_revision(&tx).await.map_err(db_error)?;
+                tx.commit().await.map_err(db_error)?;
+                match replayed {
+                    Some(model) => Ok((model, revision)),
+                    None => Err(ServiceError::AlreadyExists { resource, name }),
+                }
+            }
+            other => other,
+        }
+    }
+
+    async fn create_once<K: StoredKind>(&self, r: &K::Record, request_id: &str) -> ServiceResult<(K::Model, i64)> {
         let tx = self.begin().await?;
         if let Some(model) = replay_request::<K>(&tx, request_id).await? {
             let revision = super::current_revision(&tx).await.map_err(db_error)?;

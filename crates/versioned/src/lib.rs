@@ -1,0 +1,295 @@
+//! Immutable, versioned documents: scoring models and rulebooks. Each kind of document
+//! is its own namespace in one table; each service records its migration in its own
+//! migration table, and the table is created only if absent, so services sharing a
+//! database never break each other.
+
+use sea_orm::entity::prelude::*;
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DbBackend, QueryOrder, QuerySelect, Schema, Set,
+    TransactionTrait,
+};
+use sea_orm_migration::prelude::{
+    DynIden, IntoIden, MigrationName, MigrationTrait, MigratorTrait, SchemaManager,
+};
+use sha2::{Digest, Sha256};
+
+use govlens_kit::{ServiceError, ServiceResult};
+
+pub mod document_version {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "versioned_documents")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        /// "model", "rulebook", ...
+        #[sea_orm(unique_key = "version")]
+        pub kind: String,
+        #[sea_orm(unique_key = "version")]
+        pub document_id: String,
+        #[sea_orm(unique_key = "version")]
+        pub version: i32,
+        pub name: String,
+        #[sea_orm(column_type = "Text")]
+        pub description: String,
+        pub format: String,
+        #[sea_orm(column_type = "Text")]
+        pub source: String,
+        #[sea_orm(indexed)]
+        pub digest: String,
+        pub created_at: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// One stored version.
+pub use document_version::Model as StoredDocument;
+
+struct CreateDocuments;
+
+impl MigrationName for CreateDocuments {
+    fn name(&self) -> &str {
+        "m20261130_000001_versioned_documents"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateDocuments {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let schema = Schema::new(manager.get_database_backend());
+        let mut table = schema.create_table_from_entity(document_version::Entity);
+        manager.create_table(table.if_not_exists().to_owned()).await?;
+        for mut index in schema.create_index_from_entity(document_version::Entity) {
+            manager.create_index(index.if_not_exists().to_owned()).await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+        // Shared with other services: never dropped by one of them.
+        Ok(())
+    }
+}
+
+fn db_error(err: DbErr) -> ServiceError {
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
+            ServiceError::Unavailable("the document store is unavailable; retry later".into())
+        }
+        other => ServiceError::internal(other),
+    }
+}
+
+/// A document to store.
+pub struct NewDocument<'a> {
+    pub document_id: &'a str,
+    pub name: &'a str,
+    pub description: &'a str,
+    pub format: &'a str,
+    pub source: &'a str,
+}
+
+/// Versions of one kind of document.
+#[derive(Clone)]
+pub struct VersionedStore {
+    db: DatabaseConnection,
+    kind: &'static str,
+    noun: &'static str,
+    migration_table: &'static str,
+}
+
+macro_rules! migrator_for {
+    ($name:ident, $table:literal) => {
+        struct $name;
+        #[async_trait::async_trait]
+        impl MigratorTrait for $name {
+            fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+                vec![Box::new(CreateDocuments)]
+            }
+            fn migration_table_name() -> DynIden {
+                $table.into_iden()
+            }
+        }
+    };
+}
+
+migrator_for!(ScoringMigrator, "govlens_scoring_migrations");
+migrator_for!(RecommendationMigrator, "govlens_recommendation_migrations");
+
+impl VersionedStore {
+    /// Connects; `kind` namespaces the documents ("model", "rulebook"), `noun` names
+    /// them in errors, and `migration_table` is the owning service's migration table
+    /// (`govlens_scoring_migrations` or `govlens_recommendation_migrations`).
+    pub async fn connect(
+        url: &str,
+        kind: &'static str,
+        noun: &'static str,
+        migration_table: &'static str,
+    ) -> anyhow::Result<Self> {
+        let mut opts = ConnectOptions::new(url.to_string());
+        opts.sqlx_logging(false)
+            .connect_timeout(std::time::Duration::from_secs(5));
+        if url.starts_with("sqlite") {
+            opts.max_connections(1).min_connections(1);
+        } else {
+            opts.max_connections(8).min_connections(1);
+        }
+        let db = Database::connect(opts).await?;
+        if db.get_database_backend() == DbBackend::Sqlite && !url.contains(":memory:") {
+            db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
+        }
+        Ok(VersionedStore { db, kind, noun, migration_table })
+    }
+
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match self.migration_table {
+            "govlens_scoring_migrations" => ScoringMigrator::up(&self.db, None).await?,
+            "govlens_recommendation_migrations" => RecommendationMigrator::up(&self.db, None).await?,
+            other => anyhow::bail!("unknown migration table {other}"),
+        }
+        Ok(())
+    }
+
+    pub async fn ping(&self) -> bool {
+        self.db.ping().await.is_ok()
+    }
+
+    fn of_kind(&self) -> sea_orm::Select<document_version::Entity> {
+        document_version::Entity::find().filter(document_version::Column::Kind.eq(self.kind))
+    }
+
+    /// Stores a new version, or returns the existing version with the same content.
+    /// Returns the version and whether it was created.
+    pub async fn create(&self, new: NewDocument<'_>) -> ServiceResult<(StoredDocument, bool)> {
+        let digest = hex::encode(Sha256::digest(new.source.as_bytes()));
+        let tx = self.db.begin().await.map_err(db_error)?;
+        let versions = self
+            .of_kind()
+            .filter(document_version::Column::DocumentId.eq(new.document_id))
+            .order_by_desc(document_version::Column::Version)
+            .all(&tx)
+            .await
+            .map_err(db_error)?;
+        if let Some(same) = versions.iter().find(|v| v.digest == digest) {
+            tx.commit().await.map_err(db_error)?;
+            return Ok((same.clone(), false));
+        }
+        let version = versions.first().map(|v| v.version + 1).unwrap_or(1);
+        let stored = document_version::ActiveModel {
+            kind: Set(self.kind.to_string()),
+            document_id: Set(new.document_id.to_string()),
+            version: Set(version),
+            name: Set(new.name.to_string()),
+            description: Set(new.description.to_string()),
+            format: Set(new.format.to_string()),
+            source: Set(new.source.to_string()),
+            digest: Set(digest),
+            created_at: Set(chrono::Utc::now().to_rfc3339()),
+            ..Default::default()
+        }
+        .insert(&tx)
+        .await
+        .map_err(|e| match e.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+                ServiceError::Unavailable("a concurrent create took this version; retry".into())
+            }
+            _ => db_error(e),
+        })?;
+        tx.commit().await.map_err(db_error)?;
+        Ok((stored, true))
+    }
+
+    /// One version (the latest when `version` is 0).
+    pub async fn get(&self, document_id: &str, version: i32) -> ServiceResult<StoredDocument> {
+        let mut query = self
+            .of_kind()
+            .filter(document_version::Column::DocumentId.eq(document_id));
+        if version > 0 {
+            query = query.filter(document_version::Column::Version.eq(version));
+        }
+        query
+            .order_by_desc(document_version::Column::Version)
+            .one(&self.db)
+            .await
+            .map_err(db_error)?
+            .ok_or_else(|| {
+                let name = if version > 0 {
+                    format!("{document_id} v{version}")
+                } else {
+                    document_id.to_string()
+                };
+                ServiceError::not_found(self.noun, name)
+            })
+    }
+
+    /// The latest version of each document, by id, after `after` (exclusive).
+    pub async fn list_latest(&self, after: &str, limit: u64) -> ServiceResult<Vec<StoredDocument>> {
+        let ids: Vec<String> = self
+            .of_kind()
+            .select_only()
+            .column(document_version::Column::DocumentId)
+            .distinct()
+            .filter(document_version::Column::DocumentId.gt(after))
+            .order_by_asc(document_version::Column::DocumentId)
+            .limit(limit)
+            .into_tuple()
+            .all(&self.db)
+            .await
+            .map_err(db_error)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(self.get(&id, 0).await?);
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn store(dir: &tempfile::TempDir, kind: &'static str, table: &'static str) -> VersionedStore {
+        let url = format!("sqlite://{}/docs.db?mode=rwc", dir.path().display());
+        let s = VersionedStore::connect(&url, kind, kind, table).await.unwrap();
+        s.migrate().await.unwrap();
+        s
+    }
+
+    fn doc<'a>(id: &'a str, source: &'a str) -> NewDocument<'a> {
+        NewDocument { document_id: id, name: id, description: "", format: "toml", source }
+    }
+
+    #[tokio::test]
+    async fn versions_are_immutable_and_content_addressed() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(&dir, "model", "govlens_scoring_migrations").await;
+        let (v1, created) = s.create(doc("toe", "a = 1")).await.unwrap();
+        assert!(created);
+        assert_eq!(v1.version, 1);
+        let (again, created) = s.create(doc("toe", "a = 1")).await.unwrap();
+        assert!(!created);
+        assert_eq!(again.id, v1.id);
+        let (v2, _) = s.create(doc("toe", "a = 2")).await.unwrap();
+        assert_eq!(v2.version, 2);
+        assert_eq!(s.get("toe", 0).await.unwrap().version, 2);
+        assert_eq!(s.get("toe", 1).await.unwrap().source, "a = 1");
+        assert!(matches!(s.get("toe", 3).await, Err(ServiceError::NotFound { .. })));
+    }
+
+    #[tokio::test]
+    async fn kinds_and_services_share_one_database_without_clashing() {
+        let dir = tempfile::tempdir().unwrap();
+        let models = store(&dir, "model", "govlens_scoring_migrations").await;
+        let rulebooks = store(&dir, "rulebook", "govlens_recommendation_migrations").await;
+        models.create(doc("default", "m")).await.unwrap();
+        rulebooks.create(doc("default", "r")).await.unwrap();
+        assert_eq!(models.get("default", 0).await.unwrap().source, "m");
+        assert_eq!(rulebooks.get("default", 0).await.unwrap().source, "r");
+        assert_eq!(models.list_latest("", 10).await.unwrap().len(), 1);
+    }
+}

@@ -1,0 +1,99 @@
+//! Runs the recommendation service; [`RecommendationComponent`] lets `govlens up` host
+//! it beside the other services on one port.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use govlens_proto::recommendation::v1::recommendation_service_server::{RecommendationServiceServer, SERVICE_NAME};
+use govlens_versioned::VersionedStore;
+use tokio::net::TcpListener;
+use tonic_health::server::HealthReporter;
+use tonic_health::ServingStatus;
+
+use crate::config::RecommendationConfig;
+use crate::service::RecommendationApi;
+use crate::upstream::{call, Upstreams};
+
+/// The recommendation service before it is mounted.
+pub struct RecommendationComponent {
+    rulebooks: VersionedStore,
+    up: Upstreams,
+    api: RecommendationApi,
+    ready: Arc<AtomicBool>,
+}
+
+impl RecommendationComponent {
+    pub async fn connect(config: &RecommendationConfig) -> anyhow::Result<Self> {
+        let rulebooks =
+            VersionedStore::connect(&config.database_url, "rulebook", "rulebook", "govlens_recommendation_migrations").await?;
+        let up = Upstreams::connect_lazy(&config.data_addr, &config.scoring_addr, config.upstream_timeout)?;
+        let ready = Arc::new(AtomicBool::new(false));
+        let api = RecommendationApi::new(rulebooks.clone(), up.clone(), config.cache()?, ready.clone());
+        Ok(RecommendationComponent { rulebooks, up, api, ready })
+    }
+
+    pub fn service(&self) -> RecommendationServiceServer<RecommendationApi> {
+        RecommendationServiceServer::new(self.api.clone()).max_encoding_message_size(64 << 20)
+    }
+
+    /// Migrates, stores the default rulebook, then reports SERVING while the scoring
+    /// service and the rulebook store answer.
+    pub async fn start(&self, reporter: HealthReporter, whole_server: bool) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+        self.rulebooks.migrate().await?;
+        self.ready.store(true, Ordering::Release);
+        self.api.ensure_default_rulebook().await.map_err(|e| anyhow::anyhow!("default rulebook: {e}"))?;
+        let up = self.up.clone();
+        let rulebooks = self.rulebooks.clone();
+        Ok(tokio::spawn(async move {
+            let mut last = None;
+            loop {
+                let mut scoring = up.scoring.clone();
+                let scoring_up = call(
+                    "scoring",
+                    Duration::from_secs(2),
+                    scoring.list_models(up.request(govlens_proto::scoring::v1::ListModelsRequest { page_size: 1, page_token: String::new() })),
+                )
+                .await
+                .is_ok();
+                let ok = scoring_up && rulebooks.ping().await;
+                if last != Some(ok) {
+                    let status = if ok { ServingStatus::Serving } else { ServingStatus::NotServing };
+                    tracing::info!(upstreams_up = ok, "recommendation service health");
+                    reporter.set_service_status(SERVICE_NAME, status).await;
+                    if whole_server {
+                        reporter.set_service_status("", status).await;
+                    }
+                    last = Some(ok);
+                }
+                tokio::time::sleep(Duration::from_secs(if ok { 2 } else { 1 })).await;
+            }
+        }))
+    }
+}
+
+/// Serves the recommendation service alone until `shutdown` resolves.
+pub async fn serve(
+    config: RecommendationConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (reporter, health) = govlens_kit::grpc::not_serving_health().await;
+    reporter.set_service_status(SERVICE_NAME, ServingStatus::NotServing).await;
+    let (reflection_v1, reflection_v1alpha) = govlens_kit::grpc::reflection_services()?;
+    let component = RecommendationComponent::connect(&config).await?;
+    tracing::info!(addr = %listener.local_addr()?, scoring = %config.scoring_addr, "recommendation service listening");
+    let server = tonic::transport::Server::builder()
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(component.service())
+        .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), shutdown);
+    let server = tokio::spawn(server);
+    let watchdog = component.start(reporter, true).await?;
+    let result = server.await;
+    watchdog.abort();
+    result??;
+    Ok(())
+}
