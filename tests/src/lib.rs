@@ -273,6 +273,21 @@ macro_rules! on_each_backend {
     };
 }
 
+/// Sends the logs of in-process servers (internal errors carry only an incident id to
+/// clients) through the test harness's output capture: shown for failing tests only.
+/// `GOVLENS_TEST_LOG` sets the filter (default `warn`).
+pub fn capture_server_logs() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        let filter = std::env::var("GOVLENS_TEST_LOG").unwrap_or_else(|_| "warn".to_string());
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_ansi(false)
+            .with_test_writer()
+            .try_init();
+    });
+}
+
 /// A channel to `addr` that connects on first use.
 pub fn lazy_channel(addr: SocketAddr) -> Channel {
     Endpoint::from_shared(format!("http://{addr}"))
@@ -322,6 +337,7 @@ impl TestServer {
 
     /// Serves with `config` and returns once health reports SERVING.
     pub async fn start_with(config: DataConfig) -> TestServer {
+        capture_server_logs();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");

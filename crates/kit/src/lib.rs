@@ -2,9 +2,11 @@
 //! logging, health and reflection.
 
 pub mod cache;
+pub mod config;
 pub mod error;
 pub mod grpc;
 pub mod logging;
+pub mod process;
 
 pub use cache::Cache;
 pub use error::{FieldViolation, ServiceError, ServiceResult};

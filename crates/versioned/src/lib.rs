@@ -63,9 +63,13 @@ impl MigrationTrait for CreateDocuments {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let schema = Schema::new(manager.get_database_backend());
         let mut table = schema.create_table_from_entity(document_version::Entity);
-        manager.create_table(table.if_not_exists().to_owned()).await?;
+        manager
+            .create_table(table.if_not_exists().to_owned())
+            .await?;
         for mut index in schema.create_index_from_entity(document_version::Entity) {
-            manager.create_index(index.if_not_exists().to_owned()).await?;
+            manager
+                .create_index(index.if_not_exists().to_owned())
+                .await?;
         }
         Ok(())
     }
@@ -83,6 +87,33 @@ fn db_error(err: DbErr) -> ServiceError {
         }
         other => ServiceError::internal(other),
     }
+}
+
+/// Checks a document id: 1-64 ASCII letters, digits, '.', '_' or '-'.
+pub fn check_document_id(field: &str, id: &str) -> ServiceResult<()> {
+    if id.is_empty()
+        || id.len() > 64
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    {
+        return Err(ServiceError::invalid_field(
+            field,
+            "must be 1-64 ASCII letters, digits, '.', '_' or '-'",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a document's size.
+pub fn check_source_size(source: &str, max_bytes: usize) -> ServiceResult<()> {
+    if source.len() > max_bytes {
+        return Err(ServiceError::invalid_field(
+            "source",
+            format!("must be at most {max_bytes} bytes"),
+        ));
+    }
+    Ok(())
 }
 
 /// A document to store.
@@ -143,13 +174,20 @@ impl VersionedStore {
         if db.get_database_backend() == DbBackend::Sqlite && !url.contains(":memory:") {
             db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
         }
-        Ok(VersionedStore { db, kind, noun, migration_table })
+        Ok(VersionedStore {
+            db,
+            kind,
+            noun,
+            migration_table,
+        })
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match self.migration_table {
             "govlens_scoring_migrations" => ScoringMigrator::up(&self.db, None).await?,
-            "govlens_recommendation_migrations" => RecommendationMigrator::up(&self.db, None).await?,
+            "govlens_recommendation_migrations" => {
+                RecommendationMigrator::up(&self.db, None).await?
+            }
             other => anyhow::bail!("unknown migration table {other}"),
         }
         Ok(())
@@ -227,6 +265,37 @@ impl VersionedStore {
             })
     }
 
+    /// One page of the latest versions (page size 0 means 50, at most 500), and the
+    /// token of the next page ("" on the last).
+    pub async fn page(
+        &self,
+        page_size: i32,
+        page_token: &str,
+    ) -> ServiceResult<(Vec<StoredDocument>, String)> {
+        if page_size < 0 {
+            return Err(ServiceError::invalid_field(
+                "page_size",
+                "must not be negative",
+            ));
+        }
+        let size = match page_size {
+            0 => 50,
+            n => n.min(500),
+        } as u64;
+        let mut documents = self.list_latest(page_token, size + 1).await?;
+        let more = documents.len() as u64 > size;
+        documents.truncate(size as usize);
+        let next = if more {
+            documents
+                .last()
+                .map(|d| d.document_id.clone())
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok((documents, next))
+    }
+
     /// The latest version of each document, by id, after `after` (exclusive).
     pub async fn list_latest(&self, after: &str, limit: u64) -> ServiceResult<Vec<StoredDocument>> {
         let ids: Vec<String> = self
@@ -253,15 +322,27 @@ impl VersionedStore {
 mod tests {
     use super::*;
 
-    async fn store(dir: &tempfile::TempDir, kind: &'static str, table: &'static str) -> VersionedStore {
+    async fn store(
+        dir: &tempfile::TempDir,
+        kind: &'static str,
+        table: &'static str,
+    ) -> VersionedStore {
         let url = format!("sqlite://{}/docs.db?mode=rwc", dir.path().display());
-        let s = VersionedStore::connect(&url, kind, kind, table).await.unwrap();
+        let s = VersionedStore::connect(&url, kind, kind, table)
+            .await
+            .unwrap();
         s.migrate().await.unwrap();
         s
     }
 
     fn doc<'a>(id: &'a str, source: &'a str) -> NewDocument<'a> {
-        NewDocument { document_id: id, name: id, description: "", format: "toml", source }
+        NewDocument {
+            document_id: id,
+            name: id,
+            description: "",
+            format: "toml",
+            source,
+        }
     }
 
     #[tokio::test]
@@ -278,7 +359,10 @@ mod tests {
         assert_eq!(v2.version, 2);
         assert_eq!(s.get("toe", 0).await.unwrap().version, 2);
         assert_eq!(s.get("toe", 1).await.unwrap().source, "a = 1");
-        assert!(matches!(s.get("toe", 3).await, Err(ServiceError::NotFound { .. })));
+        assert!(matches!(
+            s.get("toe", 3).await,
+            Err(ServiceError::NotFound { .. })
+        ));
     }
 
     #[tokio::test]

@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use govlens_proto::recommendation::v1::{self as pb, recommendation_service_client::RecommendationServiceClient};
+use govlens_proto::recommendation::v1::{
+    self as pb, recommendation_service_client::RecommendationServiceClient,
+};
 use serde_json::json;
 use tonic::transport::Channel;
 
@@ -79,7 +81,12 @@ async fn client(server: &ServerArgs) -> anyhow::Result<RecommendationServiceClie
     let channel = Channel::from_shared(server.server.clone())?
         .connect()
         .await
-        .map_err(|e| anyhow::anyhow!("cannot reach GovLens at {} ({e}); is `govlens up` running?", server.server))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot reach GovLens at {} ({e}); is `govlens up` running?",
+                server.server
+            )
+        })?;
     Ok(RecommendationServiceClient::new(channel).max_decoding_message_size(64 << 20))
 }
 
@@ -105,7 +112,16 @@ fn fired(f: &pb::DilemmaFinding) -> String {
     f.evidence
         .iter()
         .filter(|e| e.fired)
-        .map(|e| format!("{} = {} ({})", e.fact, e.value.map(|v| format!("{v:.3}")).unwrap_or_else(|| "-".into()), e.comparison))
+        .map(|e| {
+            format!(
+                "{} = {} ({})",
+                e.fact,
+                e.value
+                    .map(|v| format!("{v:.3}"))
+                    .unwrap_or_else(|| "-".into()),
+                e.comparison
+            )
+        })
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -136,30 +152,66 @@ fn diagnosis_json(d: &pb::Diagnosis) -> serde_json::Value {
 fn print_diagnosis(d: &pb::Diagnosis) {
     println!(
         "Diagnosis of {} ({}): rulebook {} v{}, model {} v{}, data revision {}",
-        d.region_name, d.region_code, d.rulebook_id, d.rulebook_version, d.model_id, d.model_version, d.data_revision
+        d.region_name,
+        d.region_code,
+        d.rulebook_id,
+        d.rulebook_version,
+        d.model_id,
+        d.model_version,
+        d.data_revision
     );
     let rows: Vec<Vec<String>> = d
         .dilemmas
         .iter()
-        .map(|f| vec![f.code.clone(), status_name(f.status).into(), severity_name(f.severity).into(), f.title.clone(), fired(f)])
+        .map(|f| {
+            vec![
+                f.code.clone(),
+                status_name(f.status).into(),
+                severity_name(f.severity).into(),
+                f.title.clone(),
+                fired(f),
+            ]
+        })
         .collect();
-    table::print(&["dilemma", "status", "severity", "title", "evidence"], &rows);
+    table::print(
+        &["dilemma", "status", "severity", "title", "evidence"],
+        &rows,
+    );
     let present: Vec<Vec<String>> = d
         .platform_findings
         .iter()
-        .filter_map(|p| p.finding.as_ref().filter(|f| f.status == pb::DilemmaStatus::Present as i32).map(|f| (p, f)))
-        .map(|(p, f)| vec![p.platform_name.clone(), f.code.clone(), severity_name(f.severity).into(), f.title.clone(), fired(f)])
+        .filter_map(|p| {
+            p.finding
+                .as_ref()
+                .filter(|f| f.status == pb::DilemmaStatus::Present as i32)
+                .map(|f| (p, f))
+        })
+        .map(|(p, f)| {
+            vec![
+                p.platform_name.clone(),
+                f.code.clone(),
+                severity_name(f.severity).into(),
+                f.title.clone(),
+                fired(f),
+            ]
+        })
         .collect();
     if !present.is_empty() {
         println!();
-        table::print(&["platform", "finding", "severity", "title", "evidence"], &present);
+        table::print(
+            &["platform", "finding", "severity", "title", "evidence"],
+            &present,
+        );
     }
 }
 
 pub async fn diagnose(args: RegionArgs) -> anyhow::Result<()> {
     let mut c = client(&args.assess.server).await?;
     let d = c
-        .diagnose(pb::DiagnoseRequest { region_code: args.region.clone(), scope: Some(args.assess.scope()) })
+        .diagnose(pb::DiagnoseRequest {
+            region_code: args.region.clone(),
+            scope: Some(args.assess.scope()),
+        })
         .await
         .map_err(explain)?
         .into_inner()
@@ -177,8 +229,12 @@ fn what_if_text(w: &Option<pb::WhatIf>) -> String {
     match w {
         Some(w) => format!(
             "{} -> {} (rank {} -> {})",
-            w.score_before.map(|v| format!("{v:.3}")).unwrap_or_else(|| "-".into()),
-            w.score_after.map(|v| format!("{v:.3}")).unwrap_or_else(|| "-".into()),
+            w.score_before
+                .map(|v| format!("{v:.3}"))
+                .unwrap_or_else(|| "-".into()),
+            w.score_after
+                .map(|v| format!("{v:.3}"))
+                .unwrap_or_else(|| "-".into()),
             w.rank_before,
             w.rank_after
         ),
@@ -189,7 +245,10 @@ fn what_if_text(w: &Option<pb::WhatIf>) -> String {
 pub async fn recommend(args: RegionArgs) -> anyhow::Result<()> {
     let mut c = client(&args.assess.server).await?;
     let r = c
-        .recommend(pb::RecommendRequest { region_code: args.region.clone(), scope: Some(args.assess.scope()) })
+        .recommend(pb::RecommendRequest {
+            region_code: args.region.clone(),
+            scope: Some(args.assess.scope()),
+        })
         .await
         .map_err(explain)?
         .into_inner();
@@ -208,34 +267,72 @@ pub async fn recommend(args: RegionArgs) -> anyhow::Result<()> {
                 })),
             }))
             .collect();
-        println!("{}", serde_json::to_string_pretty(&json!({ "recommendations": items, "diagnosis": r.diagnosis.as_ref().map(diagnosis_json) }))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &json!({ "recommendations": items, "diagnosis": r.diagnosis.as_ref().map(diagnosis_json) })
+            )?
+        );
         return Ok(());
     }
     let rows: Vec<Vec<String>> = r
         .recommendations
         .iter()
-        .map(|x| vec![
-            x.rank.to_string(), x.code.clone(), x.title.clone(), format!("{:.3}", x.priority), x.quadrant.clone(),
-            x.peer_unit_code.clone(), x.answers.join(" "), what_if_text(&x.what_if),
-        ])
+        .map(|x| {
+            vec![
+                x.rank.to_string(),
+                x.code.clone(),
+                x.title.clone(),
+                format!("{:.3}", x.priority),
+                x.quadrant.clone(),
+                x.peer_unit_code.clone(),
+                x.answers.join(" "),
+                what_if_text(&x.what_if),
+            ]
+        })
         .collect();
-    table::print(&["rank", "path", "title", "priority", "quadrant", "best peer", "answers", "what-if TOE index"], &rows);
+    table::print(
+        &[
+            "rank",
+            "path",
+            "title",
+            "priority",
+            "quadrant",
+            "best peer",
+            "answers",
+            "what-if TOE index",
+        ],
+        &rows,
+    );
     Ok(())
 }
 
 /// Writes the report(s) for `regions` into `out`; returns the paths written.
-async fn write_reports(server: &ServerArgs, assess: &AssessArgs, regions: &[String], out: &Path, format: FormatArg) -> anyhow::Result<Vec<PathBuf>> {
+async fn write_reports(
+    server: &ServerArgs,
+    assess: &AssessArgs,
+    regions: &[String],
+    out: &Path,
+    format: FormatArg,
+) -> anyhow::Result<Vec<PathBuf>> {
     let mut c = client(server).await?;
     std::fs::create_dir_all(out)?;
     let mut written = Vec::new();
     let formats: &[(pb::ReportFormat, &str)] = match format {
         FormatArg::Html => &[(pb::ReportFormat::Html, "report.html")],
         FormatArg::Markdown => &[(pb::ReportFormat::Markdown, "report.md")],
-        FormatArg::Both => &[(pb::ReportFormat::Html, "report.html"), (pb::ReportFormat::Markdown, "report.md")],
+        FormatArg::Both => &[
+            (pb::ReportFormat::Html, "report.html"),
+            (pb::ReportFormat::Markdown, "report.md"),
+        ],
     };
     for (f, name) in formats {
         let r = c
-            .generate_report(pb::GenerateReportRequest { region_codes: regions.to_vec(), scope: Some(assess.scope()), format: *f as i32 })
+            .generate_report(pb::GenerateReportRequest {
+                region_codes: regions.to_vec(),
+                scope: Some(assess.scope()),
+                format: *f as i32,
+            })
             .await
             .map_err(explain)?
             .into_inner();
@@ -247,7 +344,15 @@ async fn write_reports(server: &ServerArgs, assess: &AssessArgs, regions: &[Stri
 }
 
 pub async fn report(args: ReportArgs) -> anyhow::Result<()> {
-    for path in write_reports(&args.assess.server, &args.assess, &args.regions, &args.out, args.format).await? {
+    for path in write_reports(
+        &args.assess.server,
+        &args.assess,
+        &args.regions,
+        &args.out,
+        args.format,
+    )
+    .await?
+    {
         println!("wrote {}", path.display());
     }
     Ok(())
@@ -265,10 +370,21 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         let _ = stopped.await;
     })
     .await?;
-    println!("GovLens demo: embedded suite at {} (scratch data in {})", suite.address, scratch.path().display());
-    let server = ServerArgs { server: suite.address.clone() };
+    println!(
+        "GovLens demo: embedded suite at {} (scratch data in {})",
+        suite.address,
+        scratch.path().display()
+    );
+    let server = ServerArgs {
+        server: suite.address.clone(),
+    };
     crate::up::seed_if_empty(&server).await?;
-    let assess = AssessArgs { rulebook: "default".into(), model: "toe-default".into(), period: String::new(), server: server.clone() };
+    let assess = AssessArgs {
+        rulebook: "default".into(),
+        model: "toe-default".into(),
+        period: String::new(),
+        server: server.clone(),
+    };
     let regions = vec!["cn-sc".to_string(), "cn-gz".to_string()];
     let written = write_reports(&server, &assess, &regions, &args.out, FormatArg::Both).await;
     let _ = stop.send(());

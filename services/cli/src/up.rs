@@ -43,8 +43,19 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e} (another `govlens up` running? try --listen)", args.listen))?;
-    let suite = start_suite(listener, &database_url, args.redis_url.clone(), govlens_data::shutdown_signal()).await?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen on {}: {e} (another `govlens up` running? try --listen)",
+                args.listen
+            )
+        })?;
+    let suite = start_suite(
+        listener,
+        &database_url,
+        args.redis_url.clone(),
+        govlens_data::shutdown_signal(),
+    )
+    .await?;
     let address = suite.address.clone();
     let server_args = ServerArgs {
         server: address.clone(),
@@ -86,7 +97,10 @@ pub async fn serve_suite(
         .add_service(data.service())
         .add_service(scoring.service())
         .add_service(recommendation.service())
-        .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), shutdown);
+        .serve_with_incoming_shutdown(
+            tokio_stream::wrappers::TcpListenerStream::new(listener),
+            shutdown,
+        );
     let server = tokio::spawn(server);
     let data_watch = data.start(reporter.clone()).await?;
     let scoring_watch = scoring.start(reporter.clone(), false).await?;
@@ -119,11 +133,19 @@ pub async fn start_suite(
     data_config.redis_url = redis_url.clone();
     // The scoring and recommendation services call their upstreams over gRPC even in
     // one process: the same code paths as separate deployments.
-    let mut scoring_config = ScoringConfig::embedded(local, database_url.to_string(), address.clone());
+    let mut scoring_config =
+        ScoringConfig::embedded(local, database_url.to_string(), address.clone());
     scoring_config.redis_url = redis_url.clone();
-    let mut recommendation_config = RecommendationConfig::embedded(local, database_url.to_string(), address.clone());
+    let mut recommendation_config =
+        RecommendationConfig::embedded(local, database_url.to_string(), address.clone());
     recommendation_config.redis_url = redis_url;
-    let mut server = tokio::spawn(serve_suite(data_config, scoring_config, recommendation_config, listener, shutdown));
+    let mut server = tokio::spawn(serve_suite(
+        data_config,
+        scoring_config,
+        recommendation_config,
+        listener,
+        shutdown,
+    ));
     tokio::select! {
         ready = wait_serving(&address) => ready?,
         ended = &mut server => return ended?.and_then(|_| anyhow::bail!("the suite stopped during start-up")),

@@ -10,13 +10,8 @@ pub const ENV_REDIS_URL: &str = "REDIS_URL";
 pub const ENV_CACHE_MEMORY_MB: &str = "GOVLENS_CACHE_MEMORY_MB";
 pub const ENV_CACHE_TTL_SECS: &str = "GOVLENS_CACHE_TTL_SECS";
 
-/// A configuration value is missing or malformed.
-#[derive(Debug, thiserror::Error)]
-#[error("{variable}: {message}")]
-pub struct ConfigError {
-    pub variable: &'static str,
-    pub message: String,
-}
+pub use govlens_kit::config::ConfigError;
+use govlens_kit::config::{cache_for, Env};
 
 /// Everything the data service needs to start.
 #[derive(Debug, Clone)]
@@ -43,56 +38,13 @@ impl DataConfig {
 
     /// Reads the configuration from `lookup` (the process environment in production).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let err = |variable, message: String| ConfigError { variable, message };
-        let listen = lookup(ENV_LISTEN).unwrap_or_else(|| "127.0.0.1:50051".to_string());
-        let listen: SocketAddr = listen.parse().map_err(|_| {
-            err(
-                ENV_LISTEN,
-                format!("{listen:?} is not an address like 0.0.0.0:50051"),
-            )
-        })?;
-        let database_url = lookup(ENV_DATABASE_URL)
-            .filter(|u| !u.trim().is_empty())
-            .ok_or_else(|| {
-                err(
-                    ENV_DATABASE_URL,
-                    "is required, e.g. postgres://user@host/db or sqlite://govlens.db?mode=rwc"
-                        .into(),
-                )
-            })?;
-        if !(database_url.starts_with("postgres://")
-            || database_url.starts_with("postgresql://")
-            || database_url.starts_with("sqlite:"))
-        {
-            return Err(err(
-                ENV_DATABASE_URL,
-                "must start with postgres://, postgresql:// or sqlite:".into(),
-            ));
-        }
-        let redis_url = lookup(ENV_REDIS_URL).filter(|u| !u.trim().is_empty());
-        if let Some(url) = &redis_url {
-            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-                return Err(err(
-                    ENV_REDIS_URL,
-                    "must start with redis:// or rediss://".into(),
-                ));
-            }
-        }
-        let number = |variable: &'static str, default: u64| -> Result<u64, ConfigError> {
-            match lookup(variable) {
-                None => Ok(default),
-                Some(v) => v
-                    .trim()
-                    .parse()
-                    .map_err(|_| err(variable, format!("{v:?} is not a whole number"))),
-            }
-        };
+        let env = Env::new(lookup);
         Ok(DataConfig {
-            listen,
-            database_url,
-            redis_url,
-            cache_memory_bytes: number(ENV_CACHE_MEMORY_MB, 64)? << 20,
-            cache_ttl: Duration::from_secs(number(ENV_CACHE_TTL_SECS, 300)?.max(1)),
+            listen: env.listen(ENV_LISTEN, "127.0.0.1:50051")?,
+            database_url: env.database_url(ENV_DATABASE_URL, "the data is stored there")?,
+            redis_url: env.redis_url(ENV_REDIS_URL)?,
+            cache_memory_bytes: env.number(ENV_CACHE_MEMORY_MB, 64)? << 20,
+            cache_ttl: Duration::from_secs(env.number(ENV_CACHE_TTL_SECS, 300)?.max(1)),
         })
     }
 
@@ -102,14 +54,11 @@ impl DataConfig {
 
     /// The cache this configuration asks for.
     pub fn cache(&self) -> anyhow::Result<govlens_kit::Cache> {
-        let memory = (self.cache_memory_bytes > 0).then_some(self.cache_memory_bytes);
-        Ok(match &self.redis_url {
-            Some(url) => govlens_kit::Cache::redis(url, self.cache_ttl, memory)?,
-            None => match memory {
-                Some(bytes) => govlens_kit::Cache::memory(bytes, self.cache_ttl),
-                None => govlens_kit::Cache::disabled(),
-            },
-        })
+        cache_for(
+            self.redis_url.as_deref(),
+            self.cache_memory_bytes,
+            self.cache_ttl,
+        )
     }
 }
 

@@ -42,7 +42,12 @@ async fn create<E: EntityTrait>(manager: &SchemaManager<'_>, entity: E) -> Resul
 fn new_instance_id() -> String {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
     h.write_u32(std::process::id());
     format!("{:016x}", h.finish())
 }
@@ -65,7 +70,11 @@ impl MigrationTrait for InitialSchema {
         create(manager, create_request::Entity).await?;
         let insert = Query::insert()
             .into_table(data_revision::Entity)
-            .columns([data_revision::Column::Id, data_revision::Column::Revision, data_revision::Column::Instance])
+            .columns([
+                data_revision::Column::Id,
+                data_revision::Column::Revision,
+                data_revision::Column::Instance,
+            ])
             .values_panic([1i64.into(), 0i64.into(), new_instance_id().into()])
             .to_owned();
         manager.exec_stmt(insert).await

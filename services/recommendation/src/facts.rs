@@ -54,7 +54,12 @@ macro_rules! list_all {
         let mut items = Vec::new();
         loop {
             let mut client = $up.$client.clone();
-            let page = call("data", $up.timeout, client.$method($up.request(request.clone()))).await?;
+            let page = call(
+                "data",
+                $up.timeout,
+                client.$method($up.request(request.clone())),
+            )
+            .await?;
             items.extend(page.$field);
             if page.next_page_token.is_empty() {
                 break;
@@ -68,19 +73,33 @@ macro_rules! list_all {
 fn score_facts(unit: &mut UnitFacts, score: &scoring_pb::UnitScore, citation: &str) {
     for n in &score.nodes {
         if let Some(s) = n.score {
-            unit.values.insert(format!("score.{}", n.node_code), govlens_rules::Fact::new(s, citation));
+            unit.values.insert(
+                format!("score.{}", n.node_code),
+                govlens_rules::Fact::new(s, citation),
+            );
         }
         if n.rank > 0 {
-            unit.values.insert(format!("rank.{}", n.node_code), govlens_rules::Fact::new(n.rank as f64, citation));
+            unit.values.insert(
+                format!("rank.{}", n.node_code),
+                govlens_rules::Fact::new(n.rank as f64, citation),
+            );
         }
         if let Some(raw) = n.raw_value {
-            unit.values.insert(format!("indicator.{}", n.node_code), govlens_rules::Fact::new(raw, citation));
+            unit.values.insert(
+                format!("indicator.{}", n.node_code),
+                govlens_rules::Fact::new(raw, citation),
+            );
         }
     }
 }
 
 /// Gathers the facts for `scope` from the upstream services.
-pub async fn gather(up: &Upstreams, model_id: &str, model_version: i32, period: &str) -> ServiceResult<Gathered> {
+pub async fn gather(
+    up: &Upstreams,
+    model_id: &str,
+    model_version: i32,
+    period: &str,
+) -> ServiceResult<Gathered> {
     let scope = |kind: scoring_pb::UnitKind| scoring_pb::ScoringScope {
         model_id: model_id.to_string(),
         version: model_version,
@@ -92,7 +111,10 @@ pub async fn gather(up: &Upstreams, model_id: &str, model_version: i32, period: 
     let regions = call(
         "scoring",
         up.timeout,
-        scoring.score_units(up.request(scoring_pb::ScoreUnitsRequest { scope: Some(scope(scoring_pb::UnitKind::Region)), overrides: vec![] })),
+        scoring.score_units(up.request(scoring_pb::ScoreUnitsRequest {
+            scope: Some(scope(scoring_pb::UnitKind::Region)),
+            overrides: vec![],
+        })),
     )
     .await?
     .table
@@ -100,7 +122,10 @@ pub async fn gather(up: &Upstreams, model_id: &str, model_version: i32, period: 
     let platforms = call(
         "scoring",
         up.timeout,
-        scoring.score_units(up.request(scoring_pb::ScoreUnitsRequest { scope: Some(scope(scoring_pb::UnitKind::Platform)), overrides: vec![] })),
+        scoring.score_units(up.request(scoring_pb::ScoreUnitsRequest {
+            scope: Some(scope(scoring_pb::UnitKind::Platform)),
+            overrides: vec![],
+        })),
     )
     .await?
     .table
@@ -108,21 +133,72 @@ pub async fn gather(up: &Upstreams, model_id: &str, model_version: i32, period: 
     let metrics = call(
         "scoring",
         up.timeout,
-        scoring.list_platform_metrics(up.request(scoring_pb::ListPlatformMetricsRequest { region_code: String::new() })),
+        scoring.list_platform_metrics(up.request(scoring_pb::ListPlatformMetricsRequest {
+            region_code: String::new(),
+        })),
     )
     .await?
     .metrics;
 
-    let region_list = list_all!(up, data, list_regions, data_pb::ListRegionsRequest { page_size: 1000, ..Default::default() }, regions);
-    let platform_list = list_all!(up, data, list_platforms, data_pb::ListPlatformsRequest { page_size: 1000, ..Default::default() }, platforms);
-    let channels = list_all!(up, data, list_channels, data_pb::ListChannelsRequest { page_size: 1000, ..Default::default() }, channels);
-    let functions = list_all!(up, data, list_service_functions, data_pb::ListServiceFunctionsRequest { page_size: 1000, ..Default::default() }, service_functions);
-    let offered = list_all!(up, data, list_platform_functions, data_pb::ListPlatformFunctionsRequest { page_size: 1000, ..Default::default() }, platform_functions);
+    let region_list = list_all!(
+        up,
+        data,
+        list_regions,
+        data_pb::ListRegionsRequest {
+            page_size: 1000,
+            ..Default::default()
+        },
+        regions
+    );
+    let platform_list = list_all!(
+        up,
+        data,
+        list_platforms,
+        data_pb::ListPlatformsRequest {
+            page_size: 1000,
+            ..Default::default()
+        },
+        platforms
+    );
+    let channels = list_all!(
+        up,
+        data,
+        list_channels,
+        data_pb::ListChannelsRequest {
+            page_size: 1000,
+            ..Default::default()
+        },
+        channels
+    );
+    let functions = list_all!(
+        up,
+        data,
+        list_service_functions,
+        data_pb::ListServiceFunctionsRequest {
+            page_size: 1000,
+            ..Default::default()
+        },
+        service_functions
+    );
+    let offered = list_all!(
+        up,
+        data,
+        list_platform_functions,
+        data_pb::ListPlatformFunctionsRequest {
+            page_size: 1000,
+            ..Default::default()
+        },
+        platform_functions
+    );
     let ratings = list_all!(
         up,
         data,
         list_observations,
-        data_pb::ListObservationsRequest { page_size: 1000, metric: data_pb::Metric::Rating as i32, ..Default::default() },
+        data_pb::ListObservationsRequest {
+            page_size: 1000,
+            metric: data_pb::Metric::Rating as i32,
+            ..Default::default()
+        },
         observations
     );
 
@@ -132,7 +208,11 @@ pub async fn gather(up: &Upstreams, model_id: &str, model_version: i32, period: 
     );
     let mut units = Vec::new();
     for r in &regions.units {
-        let parent = region_list.iter().find(|x| x.code == r.unit_code).map(|x| x.parent_code.clone()).unwrap_or_default();
+        let parent = region_list
+            .iter()
+            .find(|x| x.code == r.unit_code)
+            .map(|x| x.parent_code.clone())
+            .unwrap_or_default();
         let mut unit = UnitFacts::new(&r.unit_code, &r.unit_name, UnitKind::Region, parent);
         score_facts(&mut unit, r, &citation);
         region_function_facts(&mut unit, &platform_list, &functions, &offered);
@@ -148,26 +228,74 @@ pub async fn gather(up: &Upstreams, model_id: &str, model_version: i32, period: 
             score_facts(&mut unit, s, &platform_citation);
         }
         if let Some(m) = metrics.iter().find(|m| m.platform_code == p.code) {
-            let metric_source = format!("computed from observations, data revision {}", regions.data_revision);
+            let metric_source = format!(
+                "computed from observations, data revision {}",
+                regions.data_revision
+            );
             let mut put = |key: &str, value: Option<f64>, src: &str| {
                 if let Some(v) = value.filter(|v| v.is_finite()) {
-                    unit.values.insert(key.to_string(), govlens_rules::Fact::new(v, src));
+                    unit.values
+                        .insert(key.to_string(), govlens_rules::Fact::new(v, src));
                 }
             };
-            put("metric.average_rating", m.average_rating, &format!("Table 2 method: mean over stores with data ({})", m.average_rating_printed));
+            put(
+                "metric.average_rating",
+                m.average_rating,
+                &format!(
+                    "Table 2 method: mean over stores with data ({})",
+                    m.average_rating_printed
+                ),
+            );
             put("metric.rating_spread", m.rating_spread, &metric_source);
-            put("metric.downloads_per_inhabitant", m.downloads_per_inhabitant, &metric_source);
+            put(
+                "metric.downloads_per_inhabitant",
+                m.downloads_per_inhabitant,
+                &metric_source,
+            );
             if !m.channels_with_data.is_empty() {
-                put("metric.stores_without_data", Some(m.channels_without_data.len() as f64), &format!("no data on: {}", if m.channels_without_data.is_empty() { "-".to_string() } else { m.channels_without_data.join(", ") }));
+                put(
+                    "metric.stores_without_data",
+                    Some(m.channels_without_data.len() as f64),
+                    &format!(
+                        "no data on: {}",
+                        if m.channels_without_data.is_empty() {
+                            "-".to_string()
+                        } else {
+                            m.channels_without_data.join(", ")
+                        }
+                    ),
+                );
             }
         }
         // Lowest and highest store rating, citing the store and the source cell.
         let mine: Vec<&data_pb::Observation> = latest_per_channel(&ratings, &p.code);
         if let Some(lo) = mine.iter().min_by(|a, b| a.value.total_cmp(&b.value)) {
-            unit.values.insert("metric.rating_min".into(), govlens_rules::Fact::new(lo.value, format!("{} on {}: {}", lo.value_as_printed, lo.channel_code, source(&lo.source))));
+            unit.values.insert(
+                "metric.rating_min".into(),
+                govlens_rules::Fact::new(
+                    lo.value,
+                    format!(
+                        "{} on {}: {}",
+                        lo.value_as_printed,
+                        lo.channel_code,
+                        source(&lo.source)
+                    ),
+                ),
+            );
         }
         if let Some(hi) = mine.iter().max_by(|a, b| a.value.total_cmp(&b.value)) {
-            unit.values.insert("metric.rating_max".into(), govlens_rules::Fact::new(hi.value, format!("{} on {}: {}", hi.value_as_printed, hi.channel_code, source(&hi.source))));
+            unit.values.insert(
+                "metric.rating_max".into(),
+                govlens_rules::Fact::new(
+                    hi.value,
+                    format!(
+                        "{} on {}: {}",
+                        hi.value_as_printed,
+                        hi.channel_code,
+                        source(&hi.source)
+                    ),
+                ),
+            );
         }
         units.push(unit);
     }
@@ -190,7 +318,10 @@ pub async fn gather(up: &Upstreams, model_id: &str, model_version: i32, period: 
 }
 
 /// The latest rating of a platform on each channel.
-pub fn latest_per_channel<'a>(ratings: &'a [data_pb::Observation], platform: &str) -> Vec<&'a data_pb::Observation> {
+pub fn latest_per_channel<'a>(
+    ratings: &'a [data_pb::Observation],
+    platform: &str,
+) -> Vec<&'a data_pb::Observation> {
     let mut latest: BTreeMap<&str, &data_pb::Observation> = BTreeMap::new();
     for o in ratings.iter().filter(|o| o.platform_code == platform) {
         match latest.get(o.channel_code.as_str()) {
@@ -214,14 +345,32 @@ fn region_function_facts(
     let region = unit.code.clone();
     let apps: Vec<&data_pb::Platform> = platforms
         .iter()
-        .filter(|p| p.region_code == region && p.kind == data_pb::PlatformKind::GovernmentApp as i32)
+        .filter(|p| {
+            p.region_code == region && p.kind == data_pb::PlatformKind::GovernmentApp as i32
+        })
         .collect();
-    let mine: BTreeSet<&str> = platforms.iter().filter(|p| p.region_code == region).map(|p| p.code.as_str()).collect();
+    let mine: BTreeSet<&str> = platforms
+        .iter()
+        .filter(|p| p.region_code == region)
+        .map(|p| p.code.as_str())
+        .collect();
     unit.values.insert(
         "region.app_count".into(),
-        govlens_rules::Fact::new(apps.len() as f64, format!("government apps in the data service: {}", apps.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", "))),
+        govlens_rules::Fact::new(
+            apps.len() as f64,
+            format!(
+                "government apps in the data service: {}",
+                apps.iter()
+                    .map(|a| a.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ),
     );
-    let by_region: Vec<&data_pb::PlatformFunction> = offered.iter().filter(|f| mine.contains(f.platform_code.as_str())).collect();
+    let by_region: Vec<&data_pb::PlatformFunction> = offered
+        .iter()
+        .filter(|f| mine.contains(f.platform_code.as_str()))
+        .collect();
     if by_region.is_empty() {
         return; // No functions recorded: missing, not zero.
     }
@@ -236,16 +385,46 @@ fn region_function_facts(
         .collect();
     unit.values.insert(
         "region.basic_services_missing".into(),
-        govlens_rules::Fact::new(missing.len() as f64, format!("basic public services offered by no platform: {}", if missing.is_empty() { "none".to_string() } else { missing.join(", ") })),
+        govlens_rules::Fact::new(
+            missing.len() as f64,
+            format!(
+                "basic public services offered by no platform: {}",
+                if missing.is_empty() {
+                    "none".to_string()
+                } else {
+                    missing.join(", ")
+                }
+            ),
+        ),
     );
     let app_codes: BTreeSet<&str> = apps.iter().map(|a| a.code.as_str()).collect();
     let mut offered_by: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for o in by_region.iter().filter(|o| app_codes.contains(o.platform_code.as_str())) {
-        offered_by.entry(o.function_code.as_str()).or_default().insert(o.platform_code.as_str());
+    for o in by_region
+        .iter()
+        .filter(|o| app_codes.contains(o.platform_code.as_str()))
+    {
+        offered_by
+            .entry(o.function_code.as_str())
+            .or_default()
+            .insert(o.platform_code.as_str());
     }
-    let overlapping: Vec<&str> = offered_by.iter().filter(|(_, apps)| apps.len() >= 2).map(|(f, _)| *f).collect();
+    let overlapping: Vec<&str> = offered_by
+        .iter()
+        .filter(|(_, apps)| apps.len() >= 2)
+        .map(|(f, _)| *f)
+        .collect();
     unit.values.insert(
         "region.overlapping_functions".into(),
-        govlens_rules::Fact::new(overlapping.len() as f64, format!("functions offered by two or more apps: {}", if overlapping.is_empty() { "none".to_string() } else { overlapping.join(", ") })),
+        govlens_rules::Fact::new(
+            overlapping.len() as f64,
+            format!(
+                "functions offered by two or more apps: {}",
+                if overlapping.is_empty() {
+                    "none".to_string()
+                } else {
+                    overlapping.join(", ")
+                }
+            ),
+        ),
     );
 }

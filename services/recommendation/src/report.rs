@@ -40,9 +40,19 @@ fn severity(s: i32) -> Option<String> {
 fn evidence(e: &pb::Evidence) -> report::EvidenceRow {
     let mut comparison = e.comparison.clone();
     if !e.peer_unit_code.is_empty() {
-        comparison.push_str(&format!(" ({}: {})", e.peer_unit_code, e.peer_value.map(|v| format!("{v:.3}")).unwrap_or_else(|| "-".into())));
+        comparison.push_str(&format!(
+            " ({}: {})",
+            e.peer_unit_code,
+            e.peer_value
+                .map(|v| format!("{v:.3}"))
+                .unwrap_or_else(|| "-".into())
+        ));
     }
-    comparison.push_str(if e.fired { " - holds" } else { " - does not hold" });
+    comparison.push_str(if e.fired {
+        " - holds"
+    } else {
+        " - does not hold"
+    });
     report::EvidenceRow {
         fact: e.fact.clone(),
         value: e.value.map(|v| format!("{v:.3}")),
@@ -75,7 +85,13 @@ pub struct ReportParts<'a> {
 
 pub fn build(parts: &ReportParts<'_>) -> report::ReportInput {
     let g = parts.gathered;
-    let region_name = |code: &str| g.region_list.iter().find(|r| r.code == code).map(|r| r.name.clone()).unwrap_or_else(|| code.to_string());
+    let region_name = |code: &str| {
+        g.region_list
+            .iter()
+            .find(|r| r.code == code)
+            .map(|r| r.name.clone())
+            .unwrap_or_else(|| code.to_string())
+    };
     let regions: Vec<report::RegionSummary> = parts
         .regions
         .iter()
@@ -86,7 +102,9 @@ pub fn build(parts: &ReportParts<'_>) -> report::ReportInput {
                 .map(|d| report::DimensionScore {
                     code: d.to_string(),
                     label: label(d),
-                    score: unit.and_then(|u| u.nodes.iter().find(|n| n.node_code == *d)).and_then(|n| n.score),
+                    score: unit
+                        .and_then(|u| u.nodes.iter().find(|n| n.node_code == *d))
+                        .and_then(|n| n.score),
                 })
                 .collect();
             let population = g
@@ -94,7 +112,21 @@ pub fn build(parts: &ReportParts<'_>) -> report::ReportInput {
                 .iter()
                 .find(|r| &r.code == code)
                 .and_then(|r| r.populations.iter().max_by_key(|p| p.year))
-                .map(|p| format!("{} ({}, {})", if p.value_as_printed.is_empty() { p.population.to_string() } else { p.value_as_printed.clone() }, p.year, p.source.as_ref().map(|s| s.document.clone()).unwrap_or_default()));
+                .map(|p| {
+                    format!(
+                        "{} ({}, {})",
+                        if p.value_as_printed.is_empty() {
+                            p.population.to_string()
+                        } else {
+                            p.value_as_printed.clone()
+                        },
+                        p.year,
+                        p.source
+                            .as_ref()
+                            .map(|s| s.document.clone())
+                            .unwrap_or_default()
+                    )
+                });
             report::RegionSummary {
                 code: code.clone(),
                 name: region_name(code),
@@ -111,13 +143,20 @@ pub fn build(parts: &ReportParts<'_>) -> report::ReportInput {
     let apps: Vec<&data_pb::Platform> = g
         .platform_list
         .iter()
-        .filter(|p| parts.regions.contains(&p.region_code) && p.kind == data_pb::PlatformKind::GovernmentApp as i32)
+        .filter(|p| {
+            parts.regions.contains(&p.region_code)
+                && p.kind == data_pb::PlatformKind::GovernmentApp as i32
+        })
         .collect();
     let stores: Vec<&data_pb::Channel> = g
         .channels
         .iter()
         .filter(|c| c.kind == data_pb::ChannelKind::AppStore as i32)
-        .filter(|c| g.ratings.iter().any(|o| o.channel_code == c.code && apps.iter().any(|a| a.code == o.platform_code)))
+        .filter(|c| {
+            g.ratings
+                .iter()
+                .any(|o| o.channel_code == c.code && apps.iter().any(|a| a.code == o.platform_code))
+        })
         .collect();
     let platforms = apps
         .iter()
@@ -130,9 +169,21 @@ pub fn build(parts: &ReportParts<'_>) -> report::ReportInput {
                 region: region_name(&app.region_code),
                 ratings: stores
                     .iter()
-                    .map(|s| latest.iter().find(|o| o.channel_code == s.code).map(|o| report::RatingCell { value: o.value, printed: o.value_as_printed.clone() }))
+                    .map(|s| {
+                        latest.iter().find(|o| o.channel_code == s.code).map(|o| {
+                            report::RatingCell {
+                                value: o.value,
+                                printed: o.value_as_printed.clone(),
+                            }
+                        })
+                    })
                     .collect(),
-                average_printed: g.metrics.iter().find(|m| m.platform_code == app.code).map(|m| m.average_rating_printed.clone()).filter(|s| !s.is_empty()),
+                average_printed: g
+                    .metrics
+                    .iter()
+                    .find(|m| m.platform_code == app.code)
+                    .map(|m| m.average_rating_printed.clone())
+                    .filter(|s| !s.is_empty()),
                 score: score.and_then(|u| u.score),
                 rank: score.and_then(|u| rank(u.rank)),
             }
@@ -141,15 +192,27 @@ pub fn build(parts: &ReportParts<'_>) -> report::ReportInput {
 
     let in_scope = |subject: &str| {
         parts.regions.iter().any(|r| r == subject)
-            || g.platform_list.iter().any(|p| p.code == subject && parts.regions.contains(&p.region_code))
-            || subject.split('.').any(|part| g.platform_list.iter().any(|p| p.code == part && parts.regions.contains(&p.region_code)))
+            || g.platform_list
+                .iter()
+                .any(|p| p.code == subject && parts.regions.contains(&p.region_code))
+            || subject.split('.').any(|part| {
+                g.platform_list
+                    .iter()
+                    .any(|p| p.code == part && parts.regions.contains(&p.region_code))
+            })
     };
     let quality = parts
         .quality
         .iter()
         .filter(|f| in_scope(&f.subject_code))
         .map(|f| report::QualityRow {
-            severity: scoring_pb::Severity::try_from(f.severity).map(|s| s.as_str_name().trim_start_matches("SEVERITY_").to_lowercase()).unwrap_or_default(),
+            severity: scoring_pb::Severity::try_from(f.severity)
+                .map(|s| {
+                    s.as_str_name()
+                        .trim_start_matches("SEVERITY_")
+                        .to_lowercase()
+                })
+                .unwrap_or_default(),
             kind: f.kind.clone(),
             subject: f.subject_code.clone(),
             message: f.message.clone(),
@@ -178,7 +241,16 @@ pub fn build(parts: &ReportParts<'_>) -> report::ReportInput {
                             .evidence
                             .iter()
                             .filter(|e| e.fired)
-                            .map(|e| format!("{} = {} ({})", e.fact, e.value.map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into()), e.source))
+                            .map(|e| {
+                                format!(
+                                    "{} = {} ({})",
+                                    e.fact,
+                                    e.value
+                                        .map(|v| format!("{v:.2}"))
+                                        .unwrap_or_else(|| "-".into()),
+                                    e.source
+                                )
+                            })
                             .collect::<Vec<_>>()
                             .join("; "),
                     })
@@ -205,7 +277,9 @@ pub fn build(parts: &ReportParts<'_>) -> report::ReportInput {
                     performance: r.performance,
                     quadrant: Some(r.quadrant.clone()).filter(|q| !q.is_empty()),
                     rationale: r.rationale.clone(),
-                    peer: Some(r.peer_unit_code.clone()).filter(|p| !p.is_empty()).map(|p| region_name(&p)),
+                    peer: Some(r.peer_unit_code.clone())
+                        .filter(|p| !p.is_empty())
+                        .map(|p| region_name(&p)),
                     actions: r.actions.clone(),
                     actors: r.actors.clone(),
                     what_if: r.what_if.as_ref().map(|w| report::WhatIf {
@@ -213,7 +287,15 @@ pub fn build(parts: &ReportParts<'_>) -> report::ReportInput {
                         score_after: w.score_after,
                         rank_before: rank(w.rank_before),
                         rank_after: rank(w.rank_after),
-                        dimensions: w.dimensions.iter().map(|d| report::DimensionChange { label: label(&d.node_code), before: d.before, after: d.after }).collect(),
+                        dimensions: w
+                            .dimensions
+                            .iter()
+                            .map(|d| report::DimensionChange {
+                                label: label(&d.node_code),
+                                before: d.before,
+                                after: d.after,
+                            })
+                            .collect(),
                     }),
                 })
                 .collect(),

@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use govlens_proto::recommendation::v1::recommendation_service_server::{RecommendationServiceServer, SERVICE_NAME};
+use govlens_proto::recommendation::v1::recommendation_service_server::{
+    RecommendationServiceServer, SERVICE_NAME,
+};
 use govlens_versioned::VersionedStore;
 use tokio::net::TcpListener;
 use tonic_health::server::HealthReporter;
@@ -26,12 +28,31 @@ pub struct RecommendationComponent {
 
 impl RecommendationComponent {
     pub async fn connect(config: &RecommendationConfig) -> anyhow::Result<Self> {
-        let rulebooks =
-            VersionedStore::connect(&config.database_url, "rulebook", "rulebook", "govlens_recommendation_migrations").await?;
-        let up = Upstreams::connect_lazy(&config.data_addr, &config.scoring_addr, config.upstream_timeout)?;
+        let rulebooks = VersionedStore::connect(
+            &config.database_url,
+            "rulebook",
+            "rulebook",
+            "govlens_recommendation_migrations",
+        )
+        .await?;
+        let up = Upstreams::connect_lazy(
+            &config.data_addr,
+            &config.scoring_addr,
+            config.upstream_timeout,
+        )?;
         let ready = Arc::new(AtomicBool::new(false));
-        let api = RecommendationApi::new(rulebooks.clone(), up.clone(), config.cache()?, ready.clone());
-        Ok(RecommendationComponent { rulebooks, up, api, ready })
+        let api = RecommendationApi::new(
+            rulebooks.clone(),
+            up.clone(),
+            config.cache()?,
+            ready.clone(),
+        );
+        Ok(RecommendationComponent {
+            rulebooks,
+            up,
+            api,
+            ready,
+        })
     }
 
     pub fn service(&self) -> RecommendationServiceServer<RecommendationApi> {
@@ -40,10 +61,17 @@ impl RecommendationComponent {
 
     /// Migrates, stores the default rulebook, then reports SERVING while the scoring
     /// service and the rulebook store answer.
-    pub async fn start(&self, reporter: HealthReporter, whole_server: bool) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    pub async fn start(
+        &self,
+        reporter: HealthReporter,
+        whole_server: bool,
+    ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
         self.rulebooks.migrate().await?;
         self.ready.store(true, Ordering::Release);
-        self.api.ensure_default_rulebook().await.map_err(|e| anyhow::anyhow!("default rulebook: {e}"))?;
+        self.api
+            .ensure_default_rulebook()
+            .await
+            .map_err(|e| anyhow::anyhow!("default rulebook: {e}"))?;
         let up = self.up.clone();
         let rulebooks = self.rulebooks.clone();
         Ok(tokio::spawn(async move {
@@ -53,13 +81,22 @@ impl RecommendationComponent {
                 let scoring_up = call(
                     "scoring",
                     Duration::from_secs(2),
-                    scoring.list_models(up.request(govlens_proto::scoring::v1::ListModelsRequest { page_size: 1, page_token: String::new() })),
+                    scoring.list_models(up.request(
+                        govlens_proto::scoring::v1::ListModelsRequest {
+                            page_size: 1,
+                            page_token: String::new(),
+                        },
+                    )),
                 )
                 .await
                 .is_ok();
                 let ok = scoring_up && rulebooks.ping().await;
                 if last != Some(ok) {
-                    let status = if ok { ServingStatus::Serving } else { ServingStatus::NotServing };
+                    let status = if ok {
+                        ServingStatus::Serving
+                    } else {
+                        ServingStatus::NotServing
+                    };
                     tracing::info!(upstreams_up = ok, "recommendation service health");
                     reporter.set_service_status(SERVICE_NAME, status).await;
                     if whole_server {
@@ -80,7 +117,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (reporter, health) = govlens_kit::grpc::not_serving_health().await;
-    reporter.set_service_status(SERVICE_NAME, ServingStatus::NotServing).await;
+    reporter
+        .set_service_status(SERVICE_NAME, ServingStatus::NotServing)
+        .await;
     let (reflection_v1, reflection_v1alpha) = govlens_kit::grpc::reflection_services()?;
     let component = RecommendationComponent::connect(&config).await?;
     tracing::info!(addr = %listener.local_addr()?, scoring = %config.scoring_addr, "recommendation service listening");
@@ -89,7 +128,10 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(component.service())
-        .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(listener), shutdown);
+        .serve_with_incoming_shutdown(
+            tokio_stream::wrappers::TcpListenerStream::new(listener),
+            shutdown,
+        );
     let server = tokio::spawn(server);
     let watchdog = component.start(reporter, true).await?;
     let result = server.await;

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use govlens_kit::{Cache, FieldViolation, ServiceError, ServiceResult};
 use govlens_proto::data::v1 as data_pb;
-use govlens_proto::recommendation::v1::{self as pb, recommendation_service_server::RecommendationService};
+use govlens_proto::recommendation::v1::{
+    self as pb, recommendation_service_server::RecommendationService,
+};
 use govlens_proto::scoring::v1 as scoring_pb;
 use govlens_rules::{Rulebook, RulesError};
 use govlens_versioned::{NewDocument, StoredDocument, VersionedStore};
@@ -33,9 +35,14 @@ fn respond<T>(result: ServiceResult<T>) -> RpcResult<T> {
 fn rules_error(e: RulesError) -> ServiceError {
     match e {
         RulesError::Invalid(errors) => {
-            let violations: Vec<FieldViolation> =
-                errors.iter().map(|f| FieldViolation::new(format!("source: {}", f.path), f.message.clone())).collect();
-            ServiceError::invalid(format!("invalid rulebook: {} problem(s)", violations.len()), violations)
+            let violations: Vec<FieldViolation> = errors
+                .iter()
+                .map(|f| FieldViolation::new(format!("source: {}", f.path), f.message.clone()))
+                .collect();
+            ServiceError::invalid(
+                format!("invalid rulebook: {} problem(s)", violations.len()),
+                violations,
+            )
         }
         RulesError::UnknownUnit(code) => ServiceError::not_found("region", code),
         other => ServiceError::internal(anyhow::anyhow!("{other}")),
@@ -56,7 +63,11 @@ fn to_pb_rulebook(d: StoredDocument) -> pb::Rulebook {
         version: d.version,
         name: d.name,
         description: d.description,
-        format: if d.format == "json" { pb::RulebookFormat::Json as i32 } else { pb::RulebookFormat::Toml as i32 },
+        format: if d.format == "json" {
+            pb::RulebookFormat::Json as i32
+        } else {
+            pb::RulebookFormat::Toml as i32
+        },
         source: d.source,
         digest: d.digest,
         create_time: d.created_at,
@@ -92,14 +103,22 @@ fn finding_to_pb(f: &govlens_rules::Finding) -> pb::DilemmaFinding {
                 value: e.value,
                 comparison: format!("{} {}", e.op, govlens_rules::diagnose::fmt_num(e.threshold)),
                 threshold: Some(e.threshold),
-                peer_unit_code: e.reference.as_ref().map(|r| r.code.clone()).unwrap_or_default(),
+                peer_unit_code: e
+                    .reference
+                    .as_ref()
+                    .map(|r| r.code.clone())
+                    .unwrap_or_default(),
                 peer_value: e.reference.as_ref().map(|r| r.value),
                 source: e.source.clone().unwrap_or_else(|| "no data".into()),
                 fired: e.fired,
                 note: e.note.clone().unwrap_or_default(),
             })
             .collect(),
-        summary: if f.explanation.is_empty() { f.summary.clone() } else { f.explanation.clone() },
+        summary: if f.explanation.is_empty() {
+            f.summary.clone()
+        } else {
+            f.explanation.clone()
+        },
     }
 }
 
@@ -125,15 +144,27 @@ pub struct RecommendationApi {
 }
 
 impl RecommendationApi {
-    pub fn new(rulebooks: VersionedStore, up: Upstreams, cache: Cache, ready: Arc<AtomicBool>) -> Self {
-        RecommendationApi { rulebooks, up, cache, ready }
+    pub fn new(
+        rulebooks: VersionedStore,
+        up: Upstreams,
+        cache: Cache,
+        ready: Arc<AtomicBool>,
+    ) -> Self {
+        RecommendationApi {
+            rulebooks,
+            up,
+            cache,
+            ready,
+        }
     }
 
     fn ensure_ready(&self) -> ServiceResult<()> {
         if self.ready.load(Ordering::Acquire) {
             Ok(())
         } else {
-            Err(ServiceError::Unavailable("the recommendation service is starting".into()))
+            Err(ServiceError::Unavailable(
+                "the recommendation service is starting".into(),
+            ))
         }
     }
 
@@ -156,23 +187,45 @@ impl RecommendationApi {
     async fn resolve(&self, scope: Option<pb::AssessmentScope>) -> ServiceResult<Resolved> {
         let scope = scope.unwrap_or_default();
         if scope.rulebook_version < 0 || scope.model_version < 0 {
-            return Err(ServiceError::invalid_field("scope", "versions must not be negative"));
+            return Err(ServiceError::invalid_field(
+                "scope",
+                "versions must not be negative",
+            ));
         }
-        let rulebook_id = if scope.rulebook_id.is_empty() { "default".to_string() } else { scope.rulebook_id.clone() };
-        let rulebook = self.rulebooks.get(&rulebook_id, scope.rulebook_version).await?;
+        let rulebook_id = if scope.rulebook_id.is_empty() {
+            "default".to_string()
+        } else {
+            scope.rulebook_id.clone()
+        };
+        let rulebook = self
+            .rulebooks
+            .get(&rulebook_id, scope.rulebook_version)
+            .await?;
         let book = parse_rulebook(&rulebook.format, &rulebook.source)?;
-        let model_id = if scope.model_id.is_empty() { "toe-default".to_string() } else { scope.model_id.clone() };
+        let model_id = if scope.model_id.is_empty() {
+            "toe-default".to_string()
+        } else {
+            scope.model_id.clone()
+        };
         let mut scoring = self.up.scoring.clone();
         let model = call(
             "scoring",
             self.up.timeout,
-            scoring.get_model(self.up.request(scoring_pb::GetModelRequest { model_id: model_id.clone(), version: scope.model_version })),
+            scoring.get_model(self.up.request(scoring_pb::GetModelRequest {
+                model_id: model_id.clone(),
+                version: scope.model_version,
+            })),
         )
         .await?
         .model
         .unwrap_or_default();
         let mut data = self.up.data.clone();
-        let state = call("data", self.up.timeout, data.get_data_revision(self.up.request(data_pb::GetDataRevisionRequest {}))).await?;
+        let state = call(
+            "data",
+            self.up.timeout,
+            data.get_data_revision(self.up.request(data_pb::GetDataRevisionRequest {})),
+        )
+        .await?;
         Ok(Resolved {
             rulebook,
             book,
@@ -220,10 +273,20 @@ impl RecommendationApi {
         gather(&self.up, &r.model_id, r.model_version, &r.period).await
     }
 
-    fn diagnosis(&self, r: &Resolved, g: &Gathered, region: &str) -> ServiceResult<(pb::Diagnosis, govlens_rules::Diagnosis)> {
+    fn diagnosis(
+        &self,
+        r: &Resolved,
+        g: &Gathered,
+        region: &str,
+    ) -> ServiceResult<(pb::Diagnosis, govlens_rules::Diagnosis)> {
         match g.facts.unit(region) {
             Some(u) if u.kind == govlens_rules::UnitKind::Region => {}
-            Some(_) => return Err(ServiceError::invalid_field("region_code", format!("{region:?} is a platform, not a region"))),
+            Some(_) => {
+                return Err(ServiceError::invalid_field(
+                    "region_code",
+                    format!("{region:?} is a platform, not a region"),
+                ))
+            }
             None => {
                 return Err(ServiceError::precondition(format!(
                     "region {region:?} has no scores under model {} (no platforms or data for it)",
@@ -257,7 +320,13 @@ impl RecommendationApi {
     }
 
     /// Ranked recommendations with what-if projections from the scoring service.
-    async fn recommendations(&self, r: &Resolved, g: &Gathered, region: &str, d: &govlens_rules::Diagnosis) -> ServiceResult<Vec<pb::Recommendation>> {
+    async fn recommendations(
+        &self,
+        r: &Resolved,
+        g: &Gathered,
+        region: &str,
+        d: &govlens_rules::Diagnosis,
+    ) -> ServiceResult<Vec<pb::Recommendation>> {
         let recs = govlens_rules::recommend(&r.book, &g.facts, d);
         let before = g.regions.units.iter().find(|u| u.unit_code == region);
         let mut out = Vec::with_capacity(recs.len());
@@ -270,7 +339,11 @@ impl RecommendationApi {
                 .filter(|t| t.current.is_some())
                 .filter_map(|t| {
                     let indicator = t.fact.strip_prefix("indicator.")?;
-                    Some(pb::TargetValue { indicator_code: indicator.to_string(), current: t.current, target: t.what_if.or(t.target)? })
+                    Some(pb::TargetValue {
+                        indicator_code: indicator.to_string(),
+                        current: t.current,
+                        target: t.what_if.or(t.target)?,
+                    })
                 })
                 .collect();
             let what_if = if targets.is_empty() {
@@ -288,7 +361,10 @@ impl RecommendationApi {
                 importance: rec.importance,
                 performance: rec.performance,
                 gap: rec.gap.unwrap_or(0.0),
-                quadrant: rec.quadrant.map(|q| q.label().to_string()).unwrap_or_default(),
+                quadrant: rec
+                    .quadrant
+                    .map(|q| q.label().to_string())
+                    .unwrap_or_default(),
                 rationale: rec.rationale.clone(),
                 // Only a peer that does better is one to learn from.
                 peer_unit_code: rec
@@ -297,9 +373,17 @@ impl RecommendationApi {
                     .filter(|_| rec.best_peer_ahead == Some(true))
                     .map(|p| p.code.clone())
                     .unwrap_or_default(),
-                peer_value: rec.best_peer.as_ref().filter(|_| rec.best_peer_ahead == Some(true)).map(|p| p.value),
+                peer_value: rec
+                    .best_peer
+                    .as_ref()
+                    .filter(|_| rec.best_peer_ahead == Some(true))
+                    .map(|p| p.value),
                 actions: rec.actions.clone(),
-                actors: rec.actors.iter().map(|a| a.as_str().replace('_', " ")).collect(),
+                actors: rec
+                    .actors
+                    .iter()
+                    .map(|a| a.as_str().replace('_', " "))
+                    .collect(),
                 answers: {
                     let mut codes: Vec<String> = Vec::new();
                     for a in &rec.answers {
@@ -324,7 +408,11 @@ impl RecommendationApi {
     ) -> ServiceResult<pb::WhatIf> {
         let overrides = targets
             .iter()
-            .map(|t| scoring_pb::ValueOverride { unit_code: region.to_string(), indicator_code: t.indicator_code.clone(), value: t.target })
+            .map(|t| scoring_pb::ValueOverride {
+                unit_code: region.to_string(),
+                indicator_code: t.indicator_code.clone(),
+                value: t.target,
+            })
             .collect();
         let mut scoring = self.up.scoring.clone();
         let after = call(
@@ -345,7 +433,10 @@ impl RecommendationApi {
         .table
         .unwrap_or_default();
         let after = after.units.into_iter().find(|u| u.unit_code == region);
-        let node = |u: Option<&scoring_pb::UnitScore>, code: &str| u.and_then(|u| u.nodes.iter().find(|n| n.node_code == code)).and_then(|n| n.score);
+        let node = |u: Option<&scoring_pb::UnitScore>, code: &str| {
+            u.and_then(|u| u.nodes.iter().find(|n| n.node_code == code))
+                .and_then(|n| n.score)
+        };
         Ok(pb::WhatIf {
             targets,
             score_before: before.and_then(|u| u.score),
@@ -354,7 +445,11 @@ impl RecommendationApi {
             rank_after: after.as_ref().map(|u| u.rank).unwrap_or(0),
             dimensions: ["technology", "organization", "environment"]
                 .iter()
-                .map(|d| pb::ScoreChange { node_code: d.to_string(), before: node(before, d), after: node(after.as_ref(), d) })
+                .map(|d| pb::ScoreChange {
+                    node_code: d.to_string(),
+                    before: node(before, d),
+                    after: node(after.as_ref(), d),
+                })
                 .collect(),
         })
     }
@@ -362,7 +457,10 @@ impl RecommendationApi {
 
 fn require_region(code: &str) -> ServiceResult<()> {
     if code.is_empty() {
-        Err(ServiceError::invalid_field("region_code", "must not be empty"))
+        Err(ServiceError::invalid_field(
+            "region_code",
+            "must not be empty",
+        ))
     } else if code.len() > 64 {
         Err(ServiceError::invalid_field("region_code", "is too long"))
     } else {
@@ -372,62 +470,85 @@ fn require_region(code: &str) -> ServiceResult<()> {
 
 #[tonic::async_trait]
 impl RecommendationService for RecommendationApi {
-    async fn create_rulebook(&self, req: Request<pb::CreateRulebookRequest>) -> RpcResult<pb::CreateRulebookResponse> {
+    async fn create_rulebook(
+        &self,
+        req: Request<pb::CreateRulebookRequest>,
+    ) -> RpcResult<pb::CreateRulebookResponse> {
         let req = req.into_inner();
         respond(
             async {
                 self.ensure_ready()?;
                 let id = &req.rulebook_id;
-                if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
-                    return Err(ServiceError::invalid_field("rulebook_id", "must be 1-64 ASCII letters, digits, '.', '_' or '-'"));
-                }
-                if req.source.len() > MAX_RULEBOOK_BYTES {
-                    return Err(ServiceError::invalid_field("source", format!("must be at most {MAX_RULEBOOK_BYTES} bytes")));
-                }
+                govlens_versioned::check_document_id("rulebook_id", id)?;
+                govlens_versioned::check_source_size(&req.source, MAX_RULEBOOK_BYTES)?;
                 let format = match pb::RulebookFormat::try_from(req.format) {
                     Ok(pb::RulebookFormat::Toml) => "toml",
                     Ok(pb::RulebookFormat::Json) => "json",
-                    _ => return Err(ServiceError::invalid_field("format", "must be RULEBOOK_FORMAT_TOML or RULEBOOK_FORMAT_JSON")),
+                    _ => {
+                        return Err(ServiceError::invalid_field(
+                            "format",
+                            "must be RULEBOOK_FORMAT_TOML or RULEBOOK_FORMAT_JSON",
+                        ))
+                    }
                 };
                 let book = parse_rulebook(format, &req.source)?;
                 let (stored, created) = self
                     .rulebooks
-                    .create(NewDocument { document_id: id, name: &book.name, description: &book.description, format, source: &req.source })
+                    .create(NewDocument {
+                        document_id: id,
+                        name: &book.name,
+                        description: &book.description,
+                        format,
+                        source: &req.source,
+                    })
                     .await?;
-                Ok(pb::CreateRulebookResponse { rulebook: Some(to_pb_rulebook(stored)), created })
+                Ok(pb::CreateRulebookResponse {
+                    rulebook: Some(to_pb_rulebook(stored)),
+                    created,
+                })
             }
             .await,
         )
     }
 
-    async fn get_rulebook(&self, req: Request<pb::GetRulebookRequest>) -> RpcResult<pb::GetRulebookResponse> {
+    async fn get_rulebook(
+        &self,
+        req: Request<pb::GetRulebookRequest>,
+    ) -> RpcResult<pb::GetRulebookResponse> {
         let req = req.into_inner();
         respond(
             async {
                 self.ensure_ready()?;
                 if req.version < 0 {
-                    return Err(ServiceError::invalid_field("version", "must not be negative"));
+                    return Err(ServiceError::invalid_field(
+                        "version",
+                        "must not be negative",
+                    ));
                 }
-                Ok(pb::GetRulebookResponse { rulebook: Some(to_pb_rulebook(self.rulebooks.get(&req.rulebook_id, req.version).await?)) })
+                Ok(pb::GetRulebookResponse {
+                    rulebook: Some(to_pb_rulebook(
+                        self.rulebooks.get(&req.rulebook_id, req.version).await?,
+                    )),
+                })
             }
             .await,
         )
     }
 
-    async fn list_rulebooks(&self, req: Request<pb::ListRulebooksRequest>) -> RpcResult<pb::ListRulebooksResponse> {
+    async fn list_rulebooks(
+        &self,
+        req: Request<pb::ListRulebooksRequest>,
+    ) -> RpcResult<pb::ListRulebooksResponse> {
         let req = req.into_inner();
         respond(
             async {
                 self.ensure_ready()?;
-                if req.page_size < 0 {
-                    return Err(ServiceError::invalid_field("page_size", "must not be negative"));
-                }
-                let size = match req.page_size { 0 => 50, n => n.min(500) } as u64;
-                let mut books = self.rulebooks.list_latest(&req.page_token, size + 1).await?;
-                let more = books.len() as u64 > size;
-                books.truncate(size as usize);
-                let next_page_token = if more { books.last().map(|b| b.document_id.clone()).unwrap_or_default() } else { String::new() };
-                Ok(pb::ListRulebooksResponse { rulebooks: books.into_iter().map(to_pb_rulebook).collect(), next_page_token })
+                let (books, next_page_token) =
+                    self.rulebooks.page(req.page_size, &req.page_token).await?;
+                Ok(pb::ListRulebooksResponse {
+                    rulebooks: books.into_iter().map(to_pb_rulebook).collect(),
+                    next_page_token,
+                })
             }
             .await,
         )
@@ -443,7 +564,9 @@ impl RecommendationService for RecommendationApi {
                 self.cached("Diagnose", &resolved, &req, async {
                     let g = self.gathered(&resolved).await?;
                     let (diagnosis, _) = self.diagnosis(&resolved, &g, &req.region_code)?;
-                    Ok(pb::DiagnoseResponse { diagnosis: Some(diagnosis) })
+                    Ok(pb::DiagnoseResponse {
+                        diagnosis: Some(diagnosis),
+                    })
                 })
                 .await
             }
@@ -451,7 +574,10 @@ impl RecommendationService for RecommendationApi {
         )
     }
 
-    async fn recommend(&self, req: Request<pb::RecommendRequest>) -> RpcResult<pb::RecommendResponse> {
+    async fn recommend(
+        &self,
+        req: Request<pb::RecommendRequest>,
+    ) -> RpcResult<pb::RecommendResponse> {
         let req = req.into_inner();
         respond(
             async {
@@ -461,8 +587,13 @@ impl RecommendationService for RecommendationApi {
                 self.cached("Recommend", &resolved, &req, async {
                     let g = self.gathered(&resolved).await?;
                     let (diagnosis, d) = self.diagnosis(&resolved, &g, &req.region_code)?;
-                    let recommendations = self.recommendations(&resolved, &g, &req.region_code, &d).await?;
-                    Ok(pb::RecommendResponse { recommendations, diagnosis: Some(diagnosis) })
+                    let recommendations = self
+                        .recommendations(&resolved, &g, &req.region_code, &d)
+                        .await?;
+                    Ok(pb::RecommendResponse {
+                        recommendations,
+                        diagnosis: Some(diagnosis),
+                    })
                 })
                 .await
             }
@@ -470,7 +601,10 @@ impl RecommendationService for RecommendationApi {
         )
     }
 
-    async fn generate_report(&self, req: Request<pb::GenerateReportRequest>) -> RpcResult<pb::GenerateReportResponse> {
+    async fn generate_report(
+        &self,
+        req: Request<pb::GenerateReportRequest>,
+    ) -> RpcResult<pb::GenerateReportResponse> {
         let req = req.into_inner();
         respond(
             async {
@@ -478,10 +612,18 @@ impl RecommendationService for RecommendationApi {
                 let mut regions = req.region_codes.clone();
                 regions.dedup();
                 if regions.is_empty() || regions.len() > MAX_REPORT_REGIONS {
-                    return Err(ServiceError::invalid_field("region_codes", format!("name 1 to {MAX_REPORT_REGIONS} regions")));
+                    return Err(ServiceError::invalid_field(
+                        "region_codes",
+                        format!("name 1 to {MAX_REPORT_REGIONS} regions"),
+                    ));
                 }
                 for r in &regions {
-                    require_region(r).map_err(|_| ServiceError::invalid_field("region_codes", format!("{r:?} is not a region code")))?;
+                    require_region(r).map_err(|_| {
+                        ServiceError::invalid_field(
+                            "region_codes",
+                            format!("{r:?} is not a region code"),
+                        )
+                    })?;
                 }
                 let markdown = match pb::ReportFormat::try_from(req.format) {
                     Ok(pb::ReportFormat::Unspecified) | Ok(pb::ReportFormat::Html) => false,
@@ -495,14 +637,21 @@ impl RecommendationService for RecommendationApi {
                     let mut recommendations = Vec::new();
                     for region in &regions {
                         let (diagnosis, d) = self.diagnosis(&resolved, &g, region)?;
-                        recommendations.push((region.clone(), self.recommendations(&resolved, &g, region, &d).await?));
+                        recommendations.push((
+                            region.clone(),
+                            self.recommendations(&resolved, &g, region, &d).await?,
+                        ));
                         diagnoses.push(diagnosis);
                     }
                     let mut scoring = self.up.scoring.clone();
                     let quality = call(
                         "scoring",
                         self.up.timeout,
-                        scoring.get_quality_report(self.up.request(scoring_pb::GetQualityReportRequest { region_code: String::new() })),
+                        scoring.get_quality_report(self.up.request(
+                            scoring_pb::GetQualityReportRequest {
+                                region_code: String::new(),
+                            },
+                        )),
                     )
                     .await?
                     .findings;
@@ -512,17 +661,30 @@ impl RecommendationService for RecommendationApi {
                         quality: &quality,
                         diagnoses: &diagnoses,
                         recommendations: &recommendations,
-                        rulebook: format!("{} v{}", resolved.rulebook.document_id, resolved.rulebook.version),
+                        rulebook: format!(
+                            "{} v{}",
+                            resolved.rulebook.document_id, resolved.rulebook.version
+                        ),
                         // The data revision, not the wall clock, identifies a report: the
                         // same request at the same revision yields the same bytes.
                         generated_at: format!("data revision {}", g.basis.data_revision),
                     });
                     let (content, media_type) = if markdown {
-                        (govlens_report::render_markdown(&input), "text/markdown; charset=utf-8")
+                        (
+                            govlens_report::render_markdown(&input),
+                            "text/markdown; charset=utf-8",
+                        )
                     } else {
-                        (govlens_report::render_html(&input), "text/html; charset=utf-8")
+                        (
+                            govlens_report::render_html(&input),
+                            "text/html; charset=utf-8",
+                        )
                     };
-                    Ok(pb::GenerateReportResponse { content, media_type: media_type.to_string(), data_revision: g.basis.data_revision })
+                    Ok(pb::GenerateReportResponse {
+                        content,
+                        media_type: media_type.to_string(),
+                        data_revision: g.basis.data_revision,
+                    })
                 })
                 .await
             }

@@ -23,10 +23,15 @@ fn channel(addr: &str) -> anyhow::Result<Channel> {
 }
 
 impl Upstreams {
-    pub fn connect_lazy(data_addr: &str, scoring_addr: &str, timeout: Duration) -> anyhow::Result<Self> {
+    pub fn connect_lazy(
+        data_addr: &str,
+        scoring_addr: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
         Ok(Upstreams {
             data: DataServiceClient::new(channel(data_addr)?).max_decoding_message_size(64 << 20),
-            scoring: ScoringServiceClient::new(channel(scoring_addr)?).max_decoding_message_size(64 << 20),
+            scoring: ScoringServiceClient::new(channel(scoring_addr)?)
+                .max_decoding_message_size(64 << 20),
             timeout,
         })
     }
@@ -44,11 +49,21 @@ impl Upstreams {
 pub fn upstream_error(service: &str, status: tonic::Status) -> ServiceError {
     use tonic::Code::*;
     match status.code() {
-        InvalidArgument => ServiceError::invalid_field("scope", format!("{service}: {}", status.message())),
-        NotFound => ServiceError::NotFound { resource: service.to_string(), name: status.message().to_string() },
-        FailedPrecondition => ServiceError::precondition(format!("{service}: {}", status.message())),
+        InvalidArgument => {
+            ServiceError::invalid_field("scope", format!("{service}: {}", status.message()))
+        }
+        NotFound => ServiceError::NotFound {
+            resource: service.to_string(),
+            name: status.message().to_string(),
+        },
+        FailedPrecondition => {
+            ServiceError::precondition(format!("{service}: {}", status.message()))
+        }
         Unavailable | DeadlineExceeded | Cancelled | ResourceExhausted => {
-            ServiceError::Unavailable(format!("the {service} service is unavailable: {}", status.message()))
+            ServiceError::Unavailable(format!(
+                "the {service} service is unavailable: {}",
+                status.message()
+            ))
         }
         _ => ServiceError::internal(anyhow::anyhow!("{service} call failed: {status}")),
     }
@@ -63,6 +78,8 @@ pub async fn call<T>(
     match tokio::time::timeout(timeout, fut).await {
         Ok(Ok(response)) => Ok(response.into_inner()),
         Ok(Err(status)) => Err(upstream_error(service, status)),
-        Err(_) => Err(ServiceError::Unavailable(format!("the {service} service did not answer within {timeout:?}"))),
+        Err(_) => Err(ServiceError::Unavailable(format!(
+            "the {service} service did not answer within {timeout:?}"
+        ))),
     }
 }

@@ -85,7 +85,10 @@ impl DataSource {
     pub async fn snapshot(&self) -> ServiceResult<Arc<Snapshot>> {
         let (instance, revision) = self.revision().await?;
         let mut latest = self.latest.lock().await;
-        if let Some(s) = latest.as_ref().filter(|s| s.revision == revision && s.instance == instance) {
+        if let Some(s) = latest
+            .as_ref()
+            .filter(|s| s.revision == revision && s.instance == instance)
+        {
             return Ok(s.clone());
         }
         let mut snapshot = self.fetch().await?;
@@ -128,6 +131,10 @@ impl DataSource {
             records.push(record);
         }
         tracing::debug!(revision, records = records.len(), "fetched data snapshot");
-        Ok(Snapshot { instance: String::new(), revision, records })
+        Ok(Snapshot {
+            instance: String::new(),
+            revision,
+            records,
+        })
     }
 }

@@ -1,7 +1,9 @@
 //! Model versions: immutable documents of kind "model" in the shared versioned store,
 //! migrated under the scoring service's own migration table.
 
-pub use govlens_versioned::{NewDocument as NewModel, StoredDocument as StoredModel, VersionedStore as ModelStore};
+pub use govlens_versioned::{
+    NewDocument as NewModel, StoredDocument as StoredModel, VersionedStore as ModelStore,
+};
 
 /// Connects the model store.
 pub async fn connect(url: &str) -> anyhow::Result<ModelStore> {

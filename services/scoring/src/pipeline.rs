@@ -207,7 +207,10 @@ pub fn assemble(model: &Model, snapshot: &DataSnapshot, scope: &Scope) -> Servic
 
 /// Replaces indicator values for what-if scoring; every override must name a scored
 /// unit and an indicator of the model.
-pub fn apply_overrides(inputs: &mut Inputs, overrides: &[(String, String, f64)]) -> ServiceResult<()> {
+pub fn apply_overrides(
+    inputs: &mut Inputs,
+    overrides: &[(String, String, f64)],
+) -> ServiceResult<()> {
     if overrides.is_empty() {
         return Ok(());
     }
@@ -215,24 +218,44 @@ pub fn apply_overrides(inputs: &mut Inputs, overrides: &[(String, String, f64)])
     let indicators = inputs.dataset.indicators().to_vec();
     let mut columns: Vec<(String, Vec<f64>)> = indicators
         .iter()
-        .map(|code| (code.clone(), inputs.dataset.column(code).map(<[f64]>::to_vec).unwrap_or_default()))
+        .map(|code| {
+            (
+                code.clone(),
+                inputs
+                    .dataset
+                    .column(code)
+                    .map(<[f64]>::to_vec)
+                    .unwrap_or_default(),
+            )
+        })
         .collect();
     for (i, (unit, indicator, value)) in overrides.iter().enumerate() {
         let field = |name: &str| format!("overrides[{i}].{name}");
         if !value.is_finite() {
-            return Err(ServiceError::invalid_field(field("value"), "must be a finite number"));
+            return Err(ServiceError::invalid_field(
+                field("value"),
+                "must be a finite number",
+            ));
         }
-        let u = units
-            .iter()
-            .position(|x| x == unit)
-            .ok_or_else(|| ServiceError::invalid_field(field("unit_code"), format!("{unit:?} is not scored by this model")))?;
+        let u = units.iter().position(|x| x == unit).ok_or_else(|| {
+            ServiceError::invalid_field(
+                field("unit_code"),
+                format!("{unit:?} is not scored by this model"),
+            )
+        })?;
         let column = columns
             .iter_mut()
             .find(|(code, _)| code == indicator)
-            .ok_or_else(|| ServiceError::invalid_field(field("indicator_code"), format!("{indicator:?} is not an indicator of this model")))?;
+            .ok_or_else(|| {
+                ServiceError::invalid_field(
+                    field("indicator_code"),
+                    format!("{indicator:?} is not an indicator of this model"),
+                )
+            })?;
         column.1[u] = *value;
     }
-    inputs.dataset = Dataset::from_columns(units, columns).map_err(|e| ServiceError::internal(anyhow::anyhow!("{e}")))?;
+    inputs.dataset = Dataset::from_columns(units, columns)
+        .map_err(|e| ServiceError::internal(anyhow::anyhow!("{e}")))?;
     Ok(())
 }
 

@@ -6,9 +6,8 @@ use std::sync::Arc;
 
 use govlens_assess::{metrics, quality, AssessConfig, DataSnapshot};
 use govlens_engine::{
-    ZeroHandling,
     run_uncertainty_with_progress, Aggregation, Model, Normalisation, Results, ScoreOptions,
-    StrengthOptions, UncertaintyConfig, WeightNoise,
+    StrengthOptions, UncertaintyConfig, WeightNoise, ZeroHandling,
 };
 use govlens_kit::{Cache, ServiceError, ServiceResult};
 use govlens_proto::scoring::v1::{self as pb, scoring_service_server::ScoringService};
@@ -78,7 +77,11 @@ pub fn parse_model(format: &str, source: &str) -> ServiceResult<Model> {
             .errors
             .iter()
             .map(|f| {
-                let field = if f.path.is_empty() { "source".to_string() } else { format!("source: {}", f.path) };
+                let field = if f.path.is_empty() {
+                    "source".to_string()
+                } else {
+                    format!("source: {}", f.path)
+                };
                 let description = match &f.location {
                     Some(at) => format!("{} (line {}, column {})", f.message, at.line, at.column),
                     None => f.message.clone(),
@@ -91,8 +94,17 @@ pub fn parse_model(format: &str, source: &str) -> ServiceResult<Model> {
         } else {
             violations
         };
-        let first = violations.first().map(|v| format!("{}: {}", v.field, v.description)).unwrap_or_default();
-        ServiceError::invalid(format!("invalid model ({} problem(s)); first: {first}", violations.len()), violations)
+        let first = violations
+            .first()
+            .map(|v| format!("{}: {}", v.field, v.description))
+            .unwrap_or_default();
+        ServiceError::invalid(
+            format!(
+                "invalid model ({} problem(s)); first: {first}",
+                violations.len()
+            ),
+            violations,
+        )
     })
 }
 
@@ -166,7 +178,10 @@ fn unit_score(results: &Results, inputs: &Inputs, unit: usize) -> ServiceResult<
             .nodes
             .into_iter()
             .map(|n| pb::NodeScore {
-                raw_value: inputs.dataset.value(&code_for_raw, &n.code).filter(|v| !v.is_nan()),
+                raw_value: inputs
+                    .dataset
+                    .value(&code_for_raw, &n.code)
+                    .filter(|v| !v.is_nan()),
                 node_code: n.code,
                 score: n.score,
                 rank: n.rank.unwrap_or(0) as i32,
@@ -285,7 +300,10 @@ impl ScoringApi {
         let s = self.data.snapshot().await?;
         Ok((
             Arc::new(DataSnapshot::from_records(s.records.iter().cloned())),
-            Revision { instance: s.instance.clone(), number: s.revision },
+            Revision {
+                instance: s.instance.clone(),
+                number: s.revision,
+            },
         ))
     }
 }
@@ -300,24 +318,8 @@ impl ScoringService for ScoringApi {
         respond(
             async {
                 self.ensure_ready()?;
-                if req.model_id.is_empty()
-                    || req.model_id.len() > 64
-                    || !req
-                        .model_id
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-                {
-                    return Err(ServiceError::invalid_field(
-                        "model_id",
-                        "must be 1-64 ASCII letters, digits, '.', '_' or '-'",
-                    ));
-                }
-                if req.source.len() > MAX_MODEL_BYTES {
-                    return Err(ServiceError::invalid_field(
-                        "source",
-                        format!("must be at most {MAX_MODEL_BYTES} bytes"),
-                    ));
-                }
+                govlens_versioned::check_document_id("model_id", &req.model_id)?;
+                govlens_versioned::check_source_size(&req.source, MAX_MODEL_BYTES)?;
                 let format = format_name(req.format)?;
                 let model = parse_model(format, &req.source)?;
                 let spec = model.to_spec();
@@ -372,27 +374,8 @@ impl ScoringService for ScoringApi {
         respond(
             async {
                 self.ensure_ready()?;
-                if req.page_size < 0 {
-                    return Err(ServiceError::invalid_field(
-                        "page_size",
-                        "must not be negative",
-                    ));
-                }
-                let size = match req.page_size {
-                    0 => 50,
-                    n => n.min(500),
-                } as u64;
-                let mut models = self.models.list_latest(&req.page_token, size + 1).await?;
-                let more = models.len() as u64 > size;
-                models.truncate(size as usize);
-                let next_page_token = if more {
-                    models
-                        .last()
-                        .map(|m| m.document_id.clone())
-                        .unwrap_or_default()
-                } else {
-                    String::new()
-                };
+                let (models, next_page_token) =
+                    self.models.page(req.page_size, &req.page_token).await?;
                 Ok(pb::ListModelsResponse {
                     models: models.into_iter().map(to_pb_model).collect(),
                     next_page_token,
@@ -583,7 +566,7 @@ impl ScoringService for ScoringApi {
             }
             let loaded = self.load(&raw_scope.model_id, raw_scope.version).await?;
             let (snapshot, rev) = self.snapshot().await?;
-                let revision = rev.number;
+            let revision = rev.number;
             let inputs = pipeline::assemble(&loaded.model, &snapshot, &scope)?;
             let config = UncertaintyConfig {
                 draws: draws as usize,
@@ -593,7 +576,11 @@ impl ScoringService for ScoringApi {
                 // normalisation, min-max and percentile rank; arithmetic and geometric means
                 // (zeros shifted by a small offset, as COINr does).
                 normalisation: if req.vary_methods {
-                    vec![None, Some(Normalisation::minmax()), Some(Normalisation::PercentileRank)]
+                    vec![
+                        None,
+                        Some(Normalisation::minmax()),
+                        Some(Normalisation::PercentileRank),
+                    ]
                 } else {
                     Vec::new()
                 },
@@ -601,7 +588,9 @@ impl ScoringService for ScoringApi {
                     vec![
                         None,
                         Some(Aggregation::Arithmetic),
-                        Some(Aggregation::Geometric { zeros: ZeroHandling::Offset(0.01) }),
+                        Some(Aggregation::Geometric {
+                            zeros: ZeroHandling::Offset(0.01),
+                        }),
                     ]
                 } else {
                     Vec::new()

@@ -242,7 +242,7 @@ impl DataService for DataApi {
                     r.page_size = 0;
                 });
                 let (after, limit) = paging(&req.page_token, req.page_size, &fp)?;
-                    filter_codes(&[("root_code", &req.root_code)])?;
+                filter_codes(&[("root_code", &req.root_code)])?;
                 let mut cond = Condition::all();
                 if !req.root_code.is_empty() {
                     let prefix = subtree_prefix(self.conn(), &req.root_code).await?;
@@ -370,7 +370,7 @@ impl DataService for DataApi {
                     r.page_size = 0;
                 });
                 let (after, limit) = paging(&req.page_token, req.page_size, &fp)?;
-                    filter_codes(&[("region_code", &req.region_code)])?;
+                filter_codes(&[("region_code", &req.region_code)])?;
                 let mut cond = Condition::all();
                 if !req.region_code.is_empty() {
                     let prefix = subtree_prefix(self.conn(), &req.region_code).await?;
@@ -639,7 +639,11 @@ impl DataService for DataApi {
                     r.page_size = 0;
                 });
                 let (after, limit) = paging(&req.page_token, req.page_size, &fp)?;
-                    filter_codes(&[("region_code", &req.region_code), ("platform_code", &req.platform_code), ("channel_code", &req.channel_code)])?;
+                filter_codes(&[
+                    ("region_code", &req.region_code),
+                    ("platform_code", &req.platform_code),
+                    ("channel_code", &req.channel_code),
+                ])?;
                 date_filter("observed_from", &req.observed_from)?;
                 date_filter("observed_to", &req.observed_to)?;
                 let mut cond = Condition::all();
@@ -805,7 +809,7 @@ impl DataService for DataApi {
                     r.page_size = 0;
                 });
                 let (after, limit) = paging(&req.page_token, req.page_size, &fp)?;
-                    filter_codes(&[("region_code", &req.region_code)])?;
+                filter_codes(&[("region_code", &req.region_code)])?;
                 let mut cond = Condition::all();
                 if !req.region_code.is_empty() {
                     let prefix = subtree_prefix(self.conn(), &req.region_code).await?;
@@ -1086,7 +1090,11 @@ impl DataService for DataApi {
                     r.page_size = 0;
                 });
                 let (after, limit) = paging(&req.page_token, req.page_size, &fp)?;
-                    filter_codes(&[("region_code", &req.region_code), ("platform_code", &req.platform_code), ("function_code", &req.function_code)])?;
+                filter_codes(&[
+                    ("region_code", &req.region_code),
+                    ("platform_code", &req.platform_code),
+                    ("function_code", &req.function_code),
+                ])?;
                 let mut cond = Condition::all();
                 if !req.region_code.is_empty() {
                     let prefix = subtree_prefix(self.conn(), &req.region_code).await?;
@@ -1360,7 +1368,11 @@ impl DataService for DataApi {
                     r.page_size = 0;
                 });
                 let (after, limit) = paging(&req.page_token, req.page_size, &fp)?;
-                    filter_codes(&[("indicator_code", &req.indicator_code), ("subject_code", &req.subject_code), ("region_code", &req.region_code)])?;
+                filter_codes(&[
+                    ("indicator_code", &req.indicator_code),
+                    ("subject_code", &req.subject_code),
+                    ("region_code", &req.region_code),
+                ])?;
                 period_filter("period_from", &req.period_from)?;
                 period_filter("period_to", &req.period_to)?;
                 let subject_kind =
@@ -1548,7 +1560,7 @@ impl DataService for DataApi {
                     r.page_size = 0;
                 });
                 let (after, limit) = paging(&req.page_token, req.page_size, &fp)?;
-                    filter_codes(&[("subject_code", &req.subject_code)])?;
+                filter_codes(&[("subject_code", &req.subject_code)])?;
                 let mut cond = Condition::all();
                 if !req.subject_code.is_empty() {
                     cond = cond.add(reported_aggregate::Column::SubjectCode.eq(&req.subject_code));

@@ -28,7 +28,12 @@ pub fn message_field(record_field: &str) -> String {
 pub fn record_violations(resource_field: &str, violations: Vec<Violation>) -> ServiceError {
     let fields: Vec<FieldViolation> = violations
         .into_iter()
-        .map(|v| FieldViolation::new(format!("{resource_field}.{}", message_field(&v.field)), v.description))
+        .map(|v| {
+            FieldViolation::new(
+                format!("{resource_field}.{}", message_field(&v.field)),
+                v.description,
+            )
+        })
         .collect();
     let first = fields
         .first()
@@ -57,7 +62,10 @@ pub fn require_code(field: &str, code: &str) -> ServiceResult<()> {
     } else if code.len() > 256 {
         Err(ServiceError::invalid_field(field, "is too long"))
     } else if code.chars().any(char::is_control) {
-        Err(ServiceError::invalid_field(field, "must not contain control characters"))
+        Err(ServiceError::invalid_field(
+            field,
+            "must not contain control characters",
+        ))
     } else {
         Ok(())
     }

@@ -94,7 +94,10 @@ impl Store {
     /// The database's identity and its current revision: together they name one state
     /// of the data, even when several databases share a cache.
     pub async fn versioned_state(&self) -> ServiceResult<(String, i64)> {
-        let row = data_revision::Entity::find_by_id(1i64).one(&self.db).await.map_err(db_error)?;
+        let row = data_revision::Entity::find_by_id(1i64)
+            .one(&self.db)
+            .await
+            .map_err(db_error)?;
         Ok(row.map(|r| (r.instance, r.revision)).unwrap_or_default())
     }
 

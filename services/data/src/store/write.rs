@@ -137,7 +137,11 @@ pub async fn commit_write(tx: DatabaseTransaction) -> ServiceResult<i64> {
 impl Store {
     /// Creates a record of a kind without derived columns; a repeated request id
     /// returns the row it created, also when the repeat raced the first request.
-    pub async fn create<K: StoredKind>(&self, r: &K::Record, request_id: &str) -> ServiceResult<(K::Model, i64)> {
+    pub async fn create<K: StoredKind>(
+        &self,
+        r: &K::Record,
+        request_id: &str,
+    ) -> ServiceResult<(K::Model, i64)> {
         let first = self.create_once::<K>(r, request_id).await;
         self.settle_race::<K>(first, request_id).await
     }
@@ -164,7 +168,11 @@ impl Store {
         }
     }
 
-    async fn create_once<K: StoredKind>(&self, r: &K::Record, request_id: &str) -> ServiceResult<(K::Model, i64)> {
+    async fn create_once<K: StoredKind>(
+        &self,
+        r: &K::Record,
+        request_id: &str,
+    ) -> ServiceResult<(K::Model, i64)> {
         let tx = self.begin().await?;
         if let Some(model) = replay_request::<K>(&tx, request_id).await? {
             let revision = super::current_revision(&tx).await.map_err(db_error)?;
