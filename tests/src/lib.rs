@@ -648,8 +648,8 @@ pub fn shared_redis_url() -> Option<String> {
         return Some(url);
     }
     // Databases 1..=15 (0 is everyone's default), a different one for each test of this
-    // process: cache keys are only revision + request, and ids (GetObservation { id: 1 })
-    // repeat across test databases. Codes are unique per test as well.
+    // process, so that tests never FLUSH or share entries on the shared Redis (codes are
+    // unique per test as well).
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let db = 1 + (u64::from(std::process::id()) + NEXT.fetch_add(1, Ordering::Relaxed)) % 15;
     let mut out = format!("{}/{db}", head.trim_end_matches('/'));

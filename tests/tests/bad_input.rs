@@ -13,13 +13,9 @@ on_both_backends!(
     invalid_list_filters_and_ids_are_refused,
     unknown_ids_and_codes_are_not_found,
     values_at_the_limits_are_accepted,
-    #[ignore = "bug: violations of provenance fields name record columns (observation.source_document), not request fields (observation.source.document) (crates/dataset/src/validate.rs:97-105 via services/data/src/service/support.rs:18-25)"]
+    #[ignore = "bug: provenance violations of a region's population figures name record columns (region.populations[0].source_column), not request fields (region.populations[0].source.column): services/data/src/service/handlers.rs:87 does not map the field through support::message_field"]
     provenance_violations_name_the_request_field,
-);
-on_each_backend!(
     control_characters_in_lookups_are_never_internal_errors,
-    sqlite: [],
-    postgres: [#[ignore = "bug: on PostgreSQL a NUL byte in a code or a List filter is an INTERNAL error (services/data/src/service/support.rs:39-47 require_code and the List filters in services/data/src/service/handlers.rs pass it to the database)"]],
 );
 
 type Outcome = Result<(), Status>;

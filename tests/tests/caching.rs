@@ -20,12 +20,10 @@ on_both_backends!(
 
 /// Reads every kind of cached response, writes, and reads again: each read must show
 /// the state after the write. Reads are repeated so that the second one is a cache hit.
-///
-/// `id_reads`: also read by id (GetObservation). Not against a shared Redis: codes are
-/// unique per test, but ids and revisions repeat across test databases, and the service
-/// does not namespace its keys per database (see the ignored bug test below), so a
-/// shared Redis can hold another test's `GetObservation { id: 1 }` at the same revision.
-async fn read_your_writes(srv: &TestServer, id_reads: bool) {
+/// Requests by code use codes unique to the test; requests by id (GetObservation
+/// { id: 1 }) repeat across test databases, which is safe only because cache keys name
+/// the database (see `services_sharing_a_redis_do_not_read_each_others_entries`).
+async fn read_your_writes(srv: &TestServer) {
     let w = World::create(srv).await;
     let mut c = srv.client();
     let get_platform = pb::GetPlatformRequest {
@@ -171,15 +169,13 @@ async fn read_your_writes(srv: &TestServer, id_reads: bool) {
             vec![obs.clone()],
             "a cached List misses a created observation"
         );
-        if id_reads {
-            let o = c
-                .get_observation(get_observation)
-                .await
-                .unwrap()
-                .into_inner()
-                .observation;
-            assert_eq!(o.as_ref(), Some(&obs));
-        }
+        let o = c
+            .get_observation(get_observation)
+            .await
+            .unwrap()
+            .into_inner()
+            .observation;
+        assert_eq!(o.as_ref(), Some(&obs));
     }
     let mut changed = obs.clone();
     changed.value = 1.5;
@@ -205,19 +201,17 @@ async fn read_your_writes(srv: &TestServer, id_reads: bool) {
             vec![changed.clone()],
             "a cached List is stale"
         );
-        if id_reads {
-            let o = c
-                .get_observation(get_observation)
-                .await
-                .unwrap()
-                .into_inner()
-                .observation;
-            assert_eq!(
-                o.as_ref(),
-                Some(&changed),
-                "a cached GetObservation is stale"
-            );
-        }
+        let o = c
+            .get_observation(get_observation)
+            .await
+            .unwrap()
+            .into_inner()
+            .observation;
+        assert_eq!(
+            o.as_ref(),
+            Some(&changed),
+            "a cached GetObservation is stale"
+        );
     }
     let more = pb::Record {
         origin: "more.csv:2".into(),
@@ -244,9 +238,7 @@ async fn read_your_writes(srv: &TestServer, id_reads: bool) {
         .await
         .unwrap();
     for _ in 0..2 {
-        if id_reads {
-            expect_code(c.get_observation(get_observation).await, Code::NotFound);
-        }
+        expect_code(c.get_observation(get_observation).await, Code::NotFound);
         let l = c
             .list_observations(list_observations.clone())
             .await
@@ -271,10 +263,10 @@ async fn platform_key(srv: &TestServer, code: &str) -> String {
 
 async fn reads_after_writes_are_fresh_with_the_in_process_cache(db: TestDb) {
     let srv = TestServer::start(&db).await;
-    read_your_writes(&srv, true).await;
+    read_your_writes(&srv).await;
 }
 
-/// A Redis of this test alone (redis-server child process): id-keyed reads included.
+/// A Redis of this test alone (redis-server child process).
 async fn reads_after_writes_are_fresh_with_a_private_redis(db: TestDb) {
     let Some(redis) = RedisServer::start().await else {
         return;
@@ -283,7 +275,7 @@ async fn reads_after_writes_are_fresh_with_a_private_redis(db: TestDb) {
     config.redis_url = Some(redis.url());
     config.cache_memory_bytes = 0;
     let srv = TestServer::start_with(config).await;
-    read_your_writes(&srv, true).await;
+    read_your_writes(&srv).await;
     let w = World::create(&srv).await;
     let key = platform_key(&srv, &w.platform_a).await;
     srv.client()
@@ -309,7 +301,7 @@ async fn with_redis(db: TestDb, memory: bool) {
         config.cache_memory_bytes = 0;
     }
     let srv = TestServer::start_with(config).await;
-    read_your_writes(&srv, false).await;
+    read_your_writes(&srv).await;
 
     // Reads really go through Redis: the entry of a read is there, under its revision.
     let w = World::create(&srv).await;
@@ -472,7 +464,6 @@ async fn a_redis_outage_does_not_break_reads_or_writes(db: TestDb) {
 /// Two services with different databases (or one database re-created, whose revision
 /// starts over) sharing one Redis must not serve each other's cached responses.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: cache keys are only revision + method + request (services/data/src/service/support.rs:115-117), so services on different databases sharing a Redis read each other's entries"]
 async fn services_sharing_a_redis_do_not_read_each_others_entries() {
     let Some(redis) = RedisServer::start().await else {
         return;

@@ -24,16 +24,8 @@ on_both_backends!(
     request_ids_are_per_resource_kind,
     reads_never_advance_the_revision,
     concurrent_writes_get_distinct_revisions,
-);
-on_each_backend!(
     moving_a_region_moves_only_its_own_subtree,
-    sqlite: [#[ignore = "bug: on SQLite, moving region \"zone\" also rewrites the paths of region \"ZONE\" and its descendants (case-insensitive LIKE in services/data/src/store/mod.rs:327-331 via kinds.rs:602-605): data corruption"]],
-    postgres: [],
-);
-on_each_backend!(
     concurrent_retries_of_one_request_id_all_get_the_first_result,
-    sqlite: [],
-    postgres: [#[ignore = "bug: concurrent creates with one request_id on PostgreSQL: one succeeds, the others get ALREADY_EXISTS instead of the first result (services/data/src/store/write.rs:487-498, replay check and insert race)"]],
 );
 
 async fn crud_region(db: TestDb) {

@@ -15,7 +15,6 @@ on_both_backends!(
     a_failed_batch_keeps_the_batches_committed_before_it,
     reimporting_a_changed_record_updates_it,
     malformed_records_are_refused,
-    #[ignore = "bug: the violation path of a region record carrying populations is records[i].region.region.populations (crates/dataset/src/convert.rs:419 + services/data/src/service/handlers.rs:163)"]
     a_region_record_with_populations_is_refused_naming_the_field,
 );
 

@@ -13,8 +13,6 @@ on_both_backends!(
     malformed_models_are_rejected_naming_the_field,
     versions_are_immutable_and_content_addressed,
     list_models_paginates_the_latest_versions,
-    #[ignore = "bug: services/scoring/src/service.rs parse_model names a document-level \
-                model error (TOML syntax) field \"source: \" and drops its line/column"]
     a_syntax_error_is_a_located_violation_of_the_source,
 );
 

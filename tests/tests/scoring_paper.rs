@@ -21,9 +21,6 @@ on_both_backends!(
     compare_regions_has_one_comparison_per_indicator,
     explanations_add_up_to_the_scores,
     uncertainty_streams_progress_then_one_reproducible_result,
-    #[ignore = "bug: services/scoring/src/service.rs run_uncertainty: vary_methods samples \
-                geometric aggregation with ZeroHandling::Error beside z-score normalisation, \
-                so 0 or negative scores fail the whole run (FAILED_PRECONDITION)"]
     uncertainty_can_vary_methods_on_the_shipped_model,
 );
 

@@ -25,6 +25,27 @@ impl FieldViolation {
     }
 }
 
+/// A violation inside a document a request carries (a model or rulebook file): the
+/// field is `<document>: <path>`, or just `<document>` for an error of the whole text
+/// (a syntax error), whose line and column go into the description.
+pub fn document_violation(
+    document: &str,
+    path: &str,
+    message: &str,
+    line_column: Option<(usize, usize)>,
+) -> FieldViolation {
+    let field = if path.is_empty() {
+        document.to_string()
+    } else {
+        format!("{document}: {path}")
+    };
+    let description = match line_column {
+        Some((line, column)) => format!("{message} (line {line}, column {column})"),
+        None => message.to_string(),
+    };
+    FieldViolation::new(field, description)
+}
+
 /// The small fixed set of errors every GovLens service returns.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {

@@ -226,18 +226,39 @@ impl VersionedStore {
             description: Set(new.description.to_string()),
             format: Set(new.format.to_string()),
             source: Set(new.source.to_string()),
-            digest: Set(digest),
+            digest: Set(digest.clone()),
             created_at: Set(chrono::Utc::now().to_rfc3339()),
             ..Default::default()
         }
         .insert(&tx)
-        .await
-        .map_err(|e| match e.sql_err() {
-            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-                ServiceError::Unavailable("a concurrent create took this version; retry".into())
+        .await;
+        let stored = match stored {
+            Ok(stored) => stored,
+            Err(e)
+                if matches!(
+                    e.sql_err(),
+                    Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+                ) =>
+            {
+                // A concurrent create took this version number. If it stored the same
+                // content, that is the answer; otherwise the caller may retry.
+                drop(tx);
+                let same = self
+                    .of_kind()
+                    .filter(document_version::Column::DocumentId.eq(new.document_id))
+                    .filter(document_version::Column::Digest.eq(&digest))
+                    .one(&self.db)
+                    .await
+                    .map_err(db_error)?;
+                return match same {
+                    Some(doc) => Ok((doc, false)),
+                    None => Err(ServiceError::Unavailable(
+                        "a concurrent create took this version; retry".into(),
+                    )),
+                };
             }
-            _ => db_error(e),
-        })?;
+            Err(e) => return Err(db_error(e)),
+        };
         tx.commit().await.map_err(db_error)?;
         Ok((stored, true))
     }

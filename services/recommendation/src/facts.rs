@@ -267,9 +267,12 @@ pub async fn gather(
                 );
             }
         }
-        // Lowest and highest store rating, citing the store and the source cell.
+        // Lowest and highest store rating, citing the store and the source cell; the
+        // spread between them names both stores.
         let mine: Vec<&data_pb::Observation> = latest_per_channel(&ratings, &p.code);
-        if let Some(lo) = mine.iter().min_by(|a, b| a.value.total_cmp(&b.value)) {
+        let lowest = mine.iter().min_by(|a, b| a.value.total_cmp(&b.value));
+        let highest = mine.iter().max_by(|a, b| a.value.total_cmp(&b.value));
+        if let Some(lo) = lowest {
             unit.values.insert(
                 "metric.rating_min".into(),
                 govlens_rules::Fact::new(
@@ -283,7 +286,7 @@ pub async fn gather(
                 ),
             );
         }
-        if let Some(hi) = mine.iter().max_by(|a, b| a.value.total_cmp(&b.value)) {
+        if let Some(hi) = highest {
             unit.values.insert(
                 "metric.rating_max".into(),
                 govlens_rules::Fact::new(
@@ -295,6 +298,19 @@ pub async fn gather(
                         source(&hi.source)
                     ),
                 ),
+            );
+        }
+        if let (Some(lo), Some(hi), Some(spread)) =
+            (lowest, highest, unit.values.get_mut("metric.rating_spread"))
+        {
+            spread.source = format!(
+                "{} on {} minus {} on {} ({} / {})",
+                hi.value_as_printed,
+                hi.channel_code,
+                lo.value_as_printed,
+                lo.channel_code,
+                source(&hi.source),
+                source(&lo.source)
             );
         }
         units.push(unit);

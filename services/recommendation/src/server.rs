@@ -59,8 +59,8 @@ impl RecommendationComponent {
         RecommendationServiceServer::new(self.api.clone()).max_encoding_message_size(64 << 20)
     }
 
-    /// Migrates, stores the default rulebook, then reports SERVING while the scoring
-    /// service and the rulebook store answer.
+    /// Migrates, stores the default rulebook, then reports SERVING while the data and
+    /// scoring services and the rulebook store answer.
     pub async fn start(
         &self,
         reporter: HealthReporter,
@@ -90,7 +90,17 @@ impl RecommendationComponent {
                 )
                 .await
                 .is_ok();
-                let ok = scoring_up && rulebooks.ping().await;
+                let mut data = up.data.clone();
+                let data_up = call(
+                    "data",
+                    Duration::from_secs(2),
+                    data.get_data_revision(
+                        up.request(govlens_proto::data::v1::GetDataRevisionRequest {}),
+                    ),
+                )
+                .await
+                .is_ok();
+                let ok = scoring_up && data_up && rulebooks.ping().await;
                 if last != Some(ok) {
                     let status = if ok {
                         ServingStatus::Serving

@@ -37,7 +37,14 @@ fn rules_error(e: RulesError) -> ServiceError {
         RulesError::Invalid(errors) => {
             let violations: Vec<FieldViolation> = errors
                 .iter()
-                .map(|f| FieldViolation::new(format!("source: {}", f.path), f.message.clone()))
+                .map(|f| {
+                    govlens_kit::error::document_violation(
+                        "source",
+                        &f.path,
+                        &f.message,
+                        f.location.as_ref().map(|at| (at.line, at.column)),
+                    )
+                })
                 .collect();
             ServiceError::invalid(
                 format!("invalid rulebook: {} problem(s)", violations.len()),
@@ -113,6 +120,18 @@ fn finding_to_pb(f: &govlens_rules::Finding) -> pb::DilemmaFinding {
                 fired: e.fired,
                 note: e.note.clone().unwrap_or_default(),
             })
+            // Context facts are reported, not tested: e.g. which stores rate lowest and highest.
+            .chain(f.context.iter().map(|c| pb::Evidence {
+                fact: c.fact.clone(),
+                value: c.value,
+                comparison: "context".into(),
+                threshold: None,
+                peer_unit_code: String::new(),
+                peer_value: None,
+                source: c.source.clone().unwrap_or_else(|| "no data".into()),
+                fired: false,
+                note: String::new(),
+            }))
             .collect(),
         summary: if f.explanation.is_empty() {
             f.summary.clone()
@@ -609,8 +628,12 @@ impl RecommendationService for RecommendationApi {
         respond(
             async {
                 self.ensure_ready()?;
-                let mut regions = req.region_codes.clone();
-                regions.dedup();
+                let mut regions: Vec<String> = Vec::new();
+                for code in &req.region_codes {
+                    if !regions.contains(code) {
+                        regions.push(code.clone());
+                    }
+                }
                 if regions.is_empty() || regions.len() > MAX_REPORT_REGIONS {
                     return Err(ServiceError::invalid_field(
                         "region_codes",

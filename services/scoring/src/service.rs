@@ -77,16 +77,12 @@ pub fn parse_model(format: &str, source: &str) -> ServiceResult<Model> {
             .errors
             .iter()
             .map(|f| {
-                let field = if f.path.is_empty() {
-                    "source".to_string()
-                } else {
-                    format!("source: {}", f.path)
-                };
-                let description = match &f.location {
-                    Some(at) => format!("{} (line {}, column {})", f.message, at.line, at.column),
-                    None => f.message.clone(),
-                };
-                govlens_kit::FieldViolation::new(field, description)
+                govlens_kit::error::document_violation(
+                    "source",
+                    &f.path,
+                    &f.message,
+                    f.location.as_ref().map(|at| (at.line, at.column)),
+                )
             })
             .collect();
         let violations = if violations.is_empty() {

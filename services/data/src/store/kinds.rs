@@ -801,7 +801,8 @@ impl CodedKind for ReportedAggregates {
 /// `substr(column, 1, len(prefix)) = prefix`: a case-sensitive prefix match on both
 /// PostgreSQL and SQLite (SQLite's LIKE ignores ASCII case, so "zone" would match "ZONE").
 pub fn starts_with<C: ColumnTrait>(column: C, prefix: &str) -> sea_orm::sea_query::SimpleExpr {
-    let length = prefix.chars().count() as i64;
+    // i32: PostgreSQL has substr(text, integer, integer) but no bigint variant.
+    let length = i32::try_from(prefix.chars().count()).unwrap_or(i32::MAX);
     Expr::expr(
         sea_orm::sea_query::Func::cust("substr")
             .arg(Expr::col(column))
