@@ -815,47 +815,9 @@ pub fn workspace_root() -> PathBuf {
 /// no-op). The executable lands in the usual `debug` directory.
 pub fn data_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let output = std::process::Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "--profile",
-                "test",
-                "-p",
-                "govlens-data",
-                "-p",
-                "govlens-tests",
-                "--bin",
-                "govlens-data",
-                "--message-format=json",
-            ])
-            .current_dir(workspace_root())
-            .stderr(std::process::Stdio::inherit())
-            .output()
-            .expect("run cargo build");
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        if !output.status.success() {
-            // With JSON messages, the compiler's errors are on stdout.
-            let errors: Vec<String> = stdout
-                .lines()
-                .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-                .filter(|m| m["reason"] == "compiler-message")
-                .filter_map(|m| m["message"]["rendered"].as_str().map(str::to_string))
-                .collect();
-            panic!("cargo build -p govlens-data failed:\n{}", errors.join("\n"));
-        }
-        stdout
-            .lines()
-            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-            .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "govlens-data")
-            .filter(|m| {
-                m["target"]["kind"]
-                    .as_array()
-                    .is_some_and(|k| k.iter().any(|k| k == "bin"))
-            })
-            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-            .expect("cargo reported no govlens-data executable")
-    })
+    // One builder for every binary: it clears cargo's per-package variables so the
+    // nested build reuses the test build's artifacts instead of rebuilding them.
+    BINARY.get_or_init(|| suite::workspace_binary("govlens-data", "govlens-data"))
 }
 
 pub mod fixtures;

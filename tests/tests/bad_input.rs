@@ -13,7 +13,6 @@ on_both_backends!(
     invalid_list_filters_and_ids_are_refused,
     unknown_ids_and_codes_are_not_found,
     values_at_the_limits_are_accepted,
-    #[ignore = "bug: provenance violations of a region's population figures name record columns (region.populations[0].source_column), not request fields (region.populations[0].source.column): services/data/src/service/handlers.rs:87 does not map the field through support::message_field"]
     provenance_violations_name_the_request_field,
     control_characters_in_lookups_are_never_internal_errors,
 );

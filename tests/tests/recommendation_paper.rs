@@ -21,9 +21,7 @@ on_both_backends!(
     recommend_rejects_unknown_and_empty_regions,
 );
 
-on_both_backends!(
-    store_gap_evidence_names_both_stores,
-);
+on_both_backends!(store_gap_evidence_names_both_stores,);
 
 const SICHUAN: &str = "cn-sc";
 const GUIZHOU: &str = "cn-gz";

@@ -24,9 +24,7 @@ on_each_backend!(
     postgres: [],
 );
 
-on_both_backends!(
-    syntax_errors_name_their_position,
-);
+on_both_backends!(syntax_errors_name_their_position,);
 
 /// The sentence of the default rulebook that sets 3.2.1's app-fragmentation threshold
 /// (Table 2: three apps in Guizhou, four in Sichuan).

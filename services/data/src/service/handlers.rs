@@ -84,7 +84,7 @@ impl DataApi {
                 }
                 Err(vs) => violations.extend(vs.into_iter().map(|v| {
                     FieldViolation::new(
-                        format!("region.populations[{i}].{}", v.field),
+                        format!("region.populations[{i}].{}", message_field(&v.field)),
                         v.description,
                     )
                 })),
