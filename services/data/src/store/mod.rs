@@ -226,21 +226,53 @@ pub async fn delete_by_id<K: StoredKind, C: ConnectionTrait>(c: &C, id: i64) -> 
         .rows_affected)
 }
 
-/// Whether a record with this code exists.
+/// The row with this code, locked as `lock` says (SQLite ignores row locks: its single
+/// writer serialises transactions anyway).
+async fn locked_by_code<K: CodedKind, C: ConnectionTrait>(
+    c: &C,
+    code: &str,
+    lock: sea_orm::sea_query::LockType,
+) -> Result<Option<K::Model>, DbErr> {
+    K::Entity::find()
+        .filter(K::code_column().eq(code))
+        .lock(lock)
+        .one(c)
+        .await
+}
+
+/// Locks the row a code names, if it exists.
+async fn lock_code<C: ConnectionTrait>(
+    c: &C,
+    target: RefTarget,
+    code: &str,
+    lock: sea_orm::sea_query::LockType,
+) -> Result<bool, DbErr> {
+    Ok(match target {
+        RefTarget::Region => locked_by_code::<Regions, C>(c, code, lock).await?.is_some(),
+        RefTarget::Platform => locked_by_code::<Platforms, C>(c, code, lock)
+            .await?
+            .is_some(),
+        RefTarget::Channel => locked_by_code::<Channels, C>(c, code, lock)
+            .await?
+            .is_some(),
+        RefTarget::ServiceFunction => locked_by_code::<ServiceFunctions, C>(c, code, lock)
+            .await?
+            .is_some(),
+        RefTarget::Indicator => locked_by_code::<Indicators, C>(c, code, lock)
+            .await?
+            .is_some(),
+    })
+}
+
+/// Whether a record with this code exists. The row is share-locked until the writing
+/// transaction ends, so a concurrent delete (which locks it for update before counting
+/// what refers to it) cannot leave the new reference dangling.
 pub async fn reference_exists<C: ConnectionTrait>(
     c: &C,
     target: RefTarget,
     code: &str,
 ) -> Result<bool, DbErr> {
-    Ok(match target {
-        RefTarget::Region => find_by_code::<Regions, C>(c, code).await?.is_some(),
-        RefTarget::Platform => find_by_code::<Platforms, C>(c, code).await?.is_some(),
-        RefTarget::Channel => find_by_code::<Channels, C>(c, code).await?.is_some(),
-        RefTarget::ServiceFunction => find_by_code::<ServiceFunctions, C>(c, code)
-            .await?
-            .is_some(),
-        RefTarget::Indicator => find_by_code::<Indicators, C>(c, code).await?.is_some(),
-    })
+    lock_code(c, target, code, sea_orm::sea_query::LockType::Share).await
 }
 
 /// Records that refer to `code` and so prevent deleting it, as (kind, count).
@@ -360,6 +392,11 @@ pub async fn ensure_unreferenced<C: ConnectionTrait>(
     target: RefTarget,
     code: &str,
 ) -> ServiceResult<()> {
+    // Lock the record for update first, so references written concurrently either
+    // commit before the count (and are counted) or wait and then find it gone.
+    lock_code(c, target, code, sea_orm::sea_query::LockType::Update)
+        .await
+        .map_err(db_error)?;
     let blocking = dependents(c, target, code).await.map_err(db_error)?;
     if blocking.is_empty() {
         return Ok(());
