@@ -7,7 +7,33 @@
 use govlens_tests::fixtures::*;
 use govlens_tests::*;
 
-on_both_backends!(racing_deletes_never_leave_dangling_references);
+on_both_backends!(
+    racing_deletes_never_leave_dangling_references,
+    replicas_starting_together_on_a_fresh_database_all_serve,
+);
+
+/// Several replicas of the data service starting at once on an empty database (a
+/// scale-out or a fresh deployment) must all come up: migrations are serialised, so
+/// none of them fails on tables another one is creating.
+async fn replicas_starting_together_on_a_fresh_database_all_serve(db: TestDb) {
+    let (a, b, c) = tokio::join!(
+        TestServer::start(&db),
+        TestServer::start(&db),
+        TestServer::start(&db)
+    );
+    for srv in [&a, &b, &c] {
+        let revision = srv
+            .client()
+            .get_data_revision(pb::GetDataRevisionRequest {})
+            .await
+            .expect("every replica serves")
+            .into_inner();
+        assert_eq!(
+            revision.revision, 0,
+            "a fresh database starts at revision 0"
+        );
+    }
+}
 
 async fn racing_deletes_never_leave_dangling_references(db: TestDb) {
     let srv = TestServer::start(&db).await;

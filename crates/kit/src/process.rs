@@ -65,3 +65,31 @@ pub async fn shutdown_signal() {
     }
     tracing::info!("shutdown requested; draining in-flight calls");
 }
+
+/// Runs a start-up step (e.g. migrations) again when it fails, a bounded number of
+/// times with a growing pause: replicas starting together on a fresh database race
+/// on creating its tables, and the loser's retry finds the winner's work recorded.
+pub async fn retry_startup<T, Fut>(
+    what: &str,
+    attempts: u32,
+    mut step: impl FnMut() -> Fut,
+) -> anyhow::Result<T>
+where
+    Fut: Future<Output = anyhow::Result<T>>,
+{
+    let mut attempt = 1;
+    loop {
+        match step().await {
+            Ok(value) => return Ok(value),
+            Err(e) if attempt < attempts => {
+                tracing::info!(attempt, error = %e, "{what} failed; retrying (another replica may be doing the same)");
+                tokio::time::sleep(std::time::Duration::from_millis(
+                    100 * u64::from(attempt.min(10)),
+                ))
+                .await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e.context(format!("{what} failed after {attempts} attempts"))),
+        }
+    }
+}

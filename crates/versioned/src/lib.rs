@@ -172,7 +172,13 @@ impl VersionedStore {
         }
         let db = Database::connect(opts).await?;
         if db.get_database_backend() == DbBackend::Sqlite && !url.contains(":memory:") {
-            db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
+            // Switching a new file to WAL needs it to itself for a moment: another
+            // process opening it at the same time makes the switch retry.
+            govlens_kit::process::retry_startup("enabling SQLite WAL", 20, || async {
+                db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
+                Ok(())
+            })
+            .await?;
         }
         Ok(VersionedStore {
             db,
@@ -183,14 +189,17 @@ impl VersionedStore {
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        match self.migration_table {
-            "govlens_scoring_migrations" => ScoringMigrator::up(&self.db, None).await?,
-            "govlens_recommendation_migrations" => {
-                RecommendationMigrator::up(&self.db, None).await?
+        govlens_kit::process::retry_startup("document store migrations", 20, || async {
+            match self.migration_table {
+                "govlens_scoring_migrations" => ScoringMigrator::up(&self.db, None).await?,
+                "govlens_recommendation_migrations" => {
+                    RecommendationMigrator::up(&self.db, None).await?
+                }
+                other => anyhow::bail!("unknown migration table {other}"),
             }
-            other => anyhow::bail!("unknown migration table {other}"),
-        }
-        Ok(())
+            Ok(())
+        })
+        .await
     }
 
     pub async fn ping(&self) -> bool {

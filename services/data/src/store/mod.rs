@@ -62,15 +62,24 @@ impl Store {
         }
         let db = Database::connect(opts).await?;
         if db.get_database_backend() == DbBackend::Sqlite && !url.contains(":memory:") {
-            db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
+            // Switching a new file to WAL needs it to itself for a moment: another
+            // process opening it at the same time makes the switch retry.
+            govlens_kit::process::retry_startup("enabling SQLite WAL", 20, || async {
+                db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
+                Ok(())
+            })
+            .await?;
         }
         Ok(Store { db })
     }
 
     /// Applies pending migrations.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        crate::migration::Migrator::up(&self.db, None).await?;
-        Ok(())
+        govlens_kit::process::retry_startup("data migrations", 20, || async {
+            crate::migration::Migrator::up(&self.db, None).await?;
+            Ok(())
+        })
+        .await
     }
 
     pub fn connection(&self) -> &DatabaseConnection {
