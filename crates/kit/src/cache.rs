@@ -228,9 +228,12 @@ mod tests {
         let started = std::time::Instant::now();
         cache.put("k", b"v".to_vec()).await;
         assert!(cache.get("k").await.is_none());
+        // Not a speed measurement: a guard against redis-rs's default manager, which
+        // blocks about 9.5 s per command while Redis is down. Two commands under that
+        // default take ~19 s; the bound is loose enough for a loaded CI machine.
         assert!(
-            started.elapsed() < Duration::from_secs(2),
-            "took {:?}",
+            started.elapsed() < Duration::from_secs(8),
+            "a Redis outage blocked calls for {:?}",
             started.elapsed()
         );
         assert_eq!(cache.ping().await, Some(false));
