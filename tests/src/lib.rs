@@ -343,9 +343,16 @@ impl TestServer {
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local address");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let mut task = tokio::spawn(govlens_data::serve(config, listener, async {
-            let _ = rx.await;
-        }));
+        let mut task = tokio::spawn(govlens_data::serve(
+            config,
+            listener,
+            govlens_kit::process::Shutdown::on(
+                async {
+                    let _ = rx.await;
+                },
+                govlens_kit::process::StopPolicy::IMMEDIATE,
+            ),
+        ));
         let channel = lazy_channel(addr);
         tokio::select! {
             ready = tokio::time::timeout(Duration::from_secs(60), wait_serving(channel.clone(), "")) => {
@@ -821,4 +828,6 @@ pub fn data_binary() -> &'static Path {
 }
 
 pub mod fixtures;
+pub mod otlp;
+pub mod stack;
 pub mod suite;

@@ -81,9 +81,16 @@ impl ScoringServer {
     ) -> ScoringServer {
         let addr = listener.local_addr().expect("local address");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let mut task = tokio::spawn(govlens_scoring::serve(config, listener, async {
-            let _ = rx.await;
-        }));
+        let mut task = tokio::spawn(govlens_scoring::serve(
+            config,
+            listener,
+            govlens_kit::process::Shutdown::on(
+                async {
+                    let _ = rx.await;
+                },
+                govlens_kit::process::StopPolicy::IMMEDIATE,
+            ),
+        ));
         let channel = lazy_channel(addr);
         let ready = async {
             wait_serving(channel.clone(), "").await;
@@ -390,9 +397,16 @@ impl RecommendationServer {
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local address");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let mut task = tokio::spawn(govlens_recommendation::serve(config, listener, async {
-            let _ = rx.await;
-        }));
+        let mut task = tokio::spawn(govlens_recommendation::serve(
+            config,
+            listener,
+            govlens_kit::process::Shutdown::on(
+                async {
+                    let _ = rx.await;
+                },
+                govlens_kit::process::StopPolicy::IMMEDIATE,
+            ),
+        ));
         let channel = lazy_channel(addr);
         let ready = async {
             wait_serving(channel.clone(), "").await;

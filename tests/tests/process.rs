@@ -176,6 +176,14 @@ async fn serves_health_and_reflection_and_exits_0_on_sigterm() {
             "reflection does not list {expected}: {services:?}"
         );
     }
+    // Only what this process serves: the other services' protos describe messages but
+    // are not listed (a client would call them here and fail).
+    assert!(
+        services
+            .iter()
+            .all(|s| !s.starts_with("govlens.") || s == "govlens.data.v1.DataService"),
+        "reflection lists services this process does not serve: {services:?}"
+    );
 
     // The API answers, and writes persist in the file.
     let mut client = data_client(channel.clone());

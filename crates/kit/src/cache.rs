@@ -7,6 +7,33 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::AsyncCommands;
+use tracing::Instrument;
+
+use crate::telemetry::metrics::instruments;
+
+/// Counts one lookup in the `govlens.cache.requests` metric.
+fn count(layer: &'static str, result: &'static str) {
+    instruments().cache_requests.add(
+        1,
+        &[
+            opentelemetry::KeyValue::new("cache.layer", layer),
+            opentelemetry::KeyValue::new("cache.result", result),
+        ],
+    );
+}
+
+/// A client span for one Redis command.
+fn redis_span(command: &'static str) -> tracing::Span {
+    tracing::info_span!(
+        target: "govlens::cache",
+        "redis",
+        otel.name = command,
+        otel.kind = "client",
+        db.system.name = "redis",
+        db.operation.name = command,
+        cache.result = tracing::field::Empty,
+    )
+}
 
 /// How long one Redis command may take before it counts as a miss.
 pub const REDIS_COMMAND_TIMEOUT: Duration = Duration::from_millis(250);
@@ -105,15 +132,28 @@ impl Cache {
 
     /// The cached value, or `None` on a miss or any cache failure.
     pub async fn get(&self, key: &str) -> Option<Arc<Vec<u8>>> {
-        if let Some(value) = self.memory.as_ref().and_then(|m| m.get(key)) {
-            self.stats.hits.fetch_add(1, Ordering::Relaxed);
-            return Some(value);
+        if let Some(memory) = &self.memory {
+            if let Some(value) = memory.get(key) {
+                self.stats.hits.fetch_add(1, Ordering::Relaxed);
+                count("memory", "hit");
+                return Some(value);
+            }
+            count("memory", "miss");
         }
         if let Some(redis) = &self.redis {
             let mut conn = redis.manager.clone();
+            let span = redis_span("GET");
             let result =
                 tokio::time::timeout(REDIS_COMMAND_TIMEOUT, conn.get::<_, Option<Vec<u8>>>(key))
+                    .instrument(span.clone())
                     .await;
+            let outcome = match &result {
+                Ok(Ok(Some(_))) => "hit",
+                Ok(Ok(None)) => "miss",
+                _ => "error",
+            };
+            span.record("cache.result", outcome);
+            count("redis", outcome);
             match flatten(result) {
                 Ok(Some(bytes)) => {
                     redis.mark_up();
@@ -148,6 +188,7 @@ impl Cache {
                 REDIS_COMMAND_TIMEOUT,
                 conn.set_ex::<_, _, ()>(key, value.as_slice(), ttl),
             )
+            .instrument(redis_span("SETEX"))
             .await;
             match flatten(result) {
                 Ok(()) => redis.mark_up(),

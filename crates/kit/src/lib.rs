@@ -7,6 +7,7 @@ pub mod error;
 pub mod grpc;
 pub mod logging;
 pub mod process;
+pub mod telemetry;
 
 pub use cache::Cache;
 pub use error::{FieldViolation, ServiceError, ServiceResult};

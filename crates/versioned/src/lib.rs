@@ -170,7 +170,8 @@ impl VersionedStore {
         } else {
             opts.max_connections(8).min_connections(1);
         }
-        let db = Database::connect(opts).await?;
+        let mut db = Database::connect(opts).await?;
+        govlens_kit::telemetry::db::instrument(&mut db, kind);
         if db.get_database_backend() == DbBackend::Sqlite && !url.contains(":memory:") {
             // Switching a new file to WAL needs it to itself for a moment: another
             // process opening it at the same time makes the switch retry.

@@ -366,9 +366,17 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let database_url = format!("sqlite://{}/govlens.db?mode=rwc", scratch.path().display());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let suite = crate::up::start_suite(listener, &database_url, None, async {
-        let _ = stopped.await;
-    })
+    let suite = crate::up::start_suite(
+        listener,
+        &database_url,
+        None,
+        govlens_kit::process::Shutdown::on(
+            async {
+                let _ = stopped.await;
+            },
+            govlens_kit::process::StopPolicy::IMMEDIATE,
+        ),
+    )
     .await?;
     println!(
         "GovLens demo: embedded suite at {} (scratch data in {})",

@@ -5,11 +5,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use govlens_data::{DataComponent, DataConfig};
+use govlens_kit::process::{Shutdown, StopPolicy};
+use govlens_kit::telemetry::rpc::RpcTelemetryLayer;
 use govlens_recommendation::{RecommendationComponent, RecommendationConfig};
 use govlens_scoring::{ScoringComponent, ScoringConfig};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{health_client::HealthClient, HealthCheckRequest};
-use tonic_health::ServingStatus as Status;
 
 use crate::client::{data_client, explain, ServerArgs};
 
@@ -33,7 +34,9 @@ pub struct UpArgs {
 }
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
-    govlens_kit::logging::init_logging("info,sqlx=warn");
+    // OTEL_EXPORTER_OTLP_ENDPOINT works here too: one process, service name "govlens".
+    let telemetry = govlens_kit::telemetry::TelemetryConfig::from_env("govlens")?;
+    let guard = govlens_kit::telemetry::init(&telemetry, "info,sqlx=warn")?;
     let database_url = match &args.database_url {
         Some(url) => url.clone(),
         None => {
@@ -53,7 +56,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         listener,
         &database_url,
         args.redis_url.clone(),
-        govlens_data::shutdown_signal(),
+        Shutdown::on_signal(StopPolicy::IMMEDIATE),
     )
     .await?;
     let address = suite.address.clone();
@@ -72,8 +75,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     println!(
         "  try: govlens score | govlens compare cn-sc cn-gz | govlens quality   (Ctrl-C stops)"
     );
-    suite.server.await??;
-    Ok(())
+    let result = suite.server.await;
+    guard.shutdown(Duration::from_secs(5)).await;
+    result?
 }
 
 /// Serves the data, scoring and recommendation services on one listener until
@@ -83,14 +87,21 @@ pub async fn serve_suite(
     scoring_config: ScoringConfig,
     recommendation_config: RecommendationConfig,
     listener: tokio::net::TcpListener,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    shutdown: Shutdown,
 ) -> anyhow::Result<()> {
-    let (reporter, health) = govlens_kit::grpc::not_serving_health().await;
-    let (reflection_v1, reflection_v1alpha) = govlens_kit::grpc::reflection_services()?;
+    use govlens_proto::data::v1::data_service_server::SERVICE_NAME as DATA;
+    use govlens_proto::recommendation::v1::recommendation_service_server::SERVICE_NAME as RECOMMENDATION;
+    use govlens_proto::scoring::v1::scoring_service_server::SERVICE_NAME as SCORING;
+    let (health_state, health) =
+        govlens_kit::grpc::not_serving_health(&[DATA, SCORING, RECOMMENDATION]).await;
+    let (stop_accepting, drain) = shutdown.begin(health_state.clone());
+    let (reflection_v1, reflection_v1alpha) =
+        govlens_kit::grpc::reflection_services(&[DATA, SCORING, RECOMMENDATION])?;
     let data = DataComponent::connect(&data_config).await?;
     let scoring = ScoringComponent::connect(&scoring_config).await?;
     let recommendation = RecommendationComponent::connect(&recommendation_config).await?;
     let server = tonic::transport::Server::builder()
+        .layer(RpcTelemetryLayer)
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -99,19 +110,18 @@ pub async fn serve_suite(
         .add_service(recommendation.service())
         .serve_with_incoming_shutdown(
             tokio_stream::wrappers::TcpListenerStream::new(listener),
-            shutdown,
+            stop_accepting,
         );
     let server = tokio::spawn(server);
-    let data_watch = data.start(reporter.clone()).await?;
-    let scoring_watch = scoring.start(reporter.clone(), false).await?;
-    let recommendation_watch = recommendation.start(reporter.clone(), false).await?;
-    reporter.set_service_status("", Status::Serving).await;
-    let result = server.await;
+    let data_watch = data.start(health_state.clone()).await?;
+    let scoring_watch = scoring.start(health_state.clone(), false).await?;
+    let recommendation_watch = recommendation.start(health_state.clone(), false).await?;
+    health_state.set("", true).await;
+    let result = drain.wait(server).await;
     data_watch.abort();
     scoring_watch.abort();
     recommendation_watch.abort();
-    result??;
-    Ok(())
+    result
 }
 
 /// A running embedded suite.
@@ -125,7 +135,7 @@ pub async fn start_suite(
     listener: tokio::net::TcpListener,
     database_url: &str,
     redis_url: Option<String>,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    shutdown: Shutdown,
 ) -> anyhow::Result<Suite> {
     let local = listener.local_addr()?;
     let address = format!("http://{local}");

@@ -2,15 +2,15 @@
 //! API, and a watchdog that reports NOT_SERVING while the database is unreachable.
 //! [`DataComponent`] lets `govlens up` host it beside other services on one port.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use govlens_kit::grpc::Health;
+use govlens_kit::process::Shutdown;
+use govlens_kit::telemetry::rpc::RpcTelemetryLayer;
 use govlens_proto::data::v1::data_service_server::{DataServiceServer, SERVICE_NAME};
 use tokio::net::TcpListener;
-use tonic_health::server::HealthReporter;
-use tonic_health::ServingStatus;
 
 use crate::config::DataConfig;
 use crate::service::DataApi;
@@ -57,73 +57,59 @@ impl DataComponent {
 
     /// Runs migrations, then reports SERVING and keeps health in step with the
     /// database. Returns the watchdog task.
-    pub async fn start(
-        &self,
-        reporter: HealthReporter,
-    ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    pub async fn start(&self, health: Health) -> anyhow::Result<tokio::task::JoinHandle<()>> {
         self.store.migrate().await?;
         self.ready.store(true, Ordering::Release);
-        reporter
-            .set_service_status(SERVICE_NAME, ServingStatus::Serving)
-            .await;
+        health.set(SERVICE_NAME, true).await;
         tracing::info!("data service migrated; SERVING");
-        Ok(tokio::spawn(watch_database(self.store.clone(), reporter)))
+        Ok(tokio::spawn(watch_database(self.store.clone(), health)))
     }
 }
 
-/// Serves the data service alone on `listener` until `shutdown` resolves, then drains
-/// in-flight calls.
+/// Serves the data service alone on `listener` until `shutdown` says stop, then
+/// drains in-flight calls.
 pub async fn serve(
     config: DataConfig,
     listener: TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    shutdown: Shutdown,
 ) -> anyhow::Result<()> {
-    let (reporter, health) = govlens_kit::grpc::not_serving_health().await;
-    reporter
-        .set_service_status(SERVICE_NAME, ServingStatus::NotServing)
-        .await;
-    let (reflection_v1, reflection_v1alpha) = govlens_kit::grpc::reflection_services()?;
+    let (health_state, health) = govlens_kit::grpc::not_serving_health(&[SERVICE_NAME]).await;
+    let (stop_accepting, drain) = shutdown.begin(health_state.clone());
+    let (reflection_v1, reflection_v1alpha) =
+        govlens_kit::grpc::reflection_services(&[SERVICE_NAME])?;
     let component = DataComponent::connect(&config).await?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, cache = component.cache_description(), "data service listening (NOT_SERVING until migrated)");
 
     let server = tonic::transport::Server::builder()
+        .layer(RpcTelemetryLayer)
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(component.service())
         .serve_with_incoming_shutdown(
             tokio_stream::wrappers::TcpListenerStream::new(listener),
-            shutdown,
+            stop_accepting,
         );
     let server = tokio::spawn(server);
 
-    let watchdog = component.start(reporter.clone()).await?;
-    reporter
-        .set_service_status("", ServingStatus::Serving)
-        .await;
-    let result = server.await;
+    let watchdog = component.start(health_state.clone()).await?;
+    health_state.set("", true).await;
+    let result = drain.wait(server).await;
     watchdog.abort();
-    result??;
-    tracing::info!("data service stopped");
-    Ok(())
+    result
 }
 
-async fn watch_database(store: Store, reporter: HealthReporter) {
+async fn watch_database(store: Store, health: Health) {
     let mut up = true;
     loop {
         tokio::time::sleep(Duration::from_secs(2)).await;
         let now = store.ping().await;
         if now != up {
             up = now;
-            let status = if up {
-                ServingStatus::Serving
-            } else {
-                ServingStatus::NotServing
-            };
             tracing::warn!(database_up = up, "database reachability changed");
-            reporter.set_service_status("", status).await;
-            reporter.set_service_status(SERVICE_NAME, status).await;
+            health.set("", up).await;
+            health.set(SERVICE_NAME, up).await;
         }
     }
 }

@@ -1,18 +1,18 @@
 //! Runs the recommendation service; [`RecommendationComponent`] lets `govlens up` host
 //! it beside the other services on one port.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use govlens_kit::grpc::Health;
+use govlens_kit::process::Shutdown;
+use govlens_kit::telemetry::rpc::RpcTelemetryLayer;
 use govlens_proto::recommendation::v1::recommendation_service_server::{
     RecommendationServiceServer, SERVICE_NAME,
 };
 use govlens_versioned::VersionedStore;
 use tokio::net::TcpListener;
-use tonic_health::server::HealthReporter;
-use tonic_health::ServingStatus;
 
 use crate::config::RecommendationConfig;
 use crate::service::RecommendationApi;
@@ -63,7 +63,7 @@ impl RecommendationComponent {
     /// scoring services and the rulebook store answer.
     pub async fn start(
         &self,
-        reporter: HealthReporter,
+        health: Health,
         whole_server: bool,
     ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
         self.rulebooks.migrate().await?;
@@ -102,15 +102,10 @@ impl RecommendationComponent {
                 .is_ok();
                 let ok = scoring_up && data_up && rulebooks.ping().await;
                 if last != Some(ok) {
-                    let status = if ok {
-                        ServingStatus::Serving
-                    } else {
-                        ServingStatus::NotServing
-                    };
                     tracing::info!(upstreams_up = ok, "recommendation service health");
-                    reporter.set_service_status(SERVICE_NAME, status).await;
+                    health.set(SERVICE_NAME, ok).await;
                     if whole_server {
-                        reporter.set_service_status("", status).await;
+                        health.set("", ok).await;
                     }
                     last = Some(ok);
                 }
@@ -124,28 +119,27 @@ impl RecommendationComponent {
 pub async fn serve(
     config: RecommendationConfig,
     listener: TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    shutdown: Shutdown,
 ) -> anyhow::Result<()> {
-    let (reporter, health) = govlens_kit::grpc::not_serving_health().await;
-    reporter
-        .set_service_status(SERVICE_NAME, ServingStatus::NotServing)
-        .await;
-    let (reflection_v1, reflection_v1alpha) = govlens_kit::grpc::reflection_services()?;
+    let (health_state, health) = govlens_kit::grpc::not_serving_health(&[SERVICE_NAME]).await;
+    let (stop_accepting, drain) = shutdown.begin(health_state.clone());
+    let (reflection_v1, reflection_v1alpha) =
+        govlens_kit::grpc::reflection_services(&[SERVICE_NAME])?;
     let component = RecommendationComponent::connect(&config).await?;
     tracing::info!(addr = %listener.local_addr()?, scoring = %config.scoring_addr, "recommendation service listening");
     let server = tonic::transport::Server::builder()
+        .layer(RpcTelemetryLayer)
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(component.service())
         .serve_with_incoming_shutdown(
             tokio_stream::wrappers::TcpListenerStream::new(listener),
-            shutdown,
+            stop_accepting,
         );
     let server = tokio::spawn(server);
-    let watchdog = component.start(reporter, true).await?;
-    let result = server.await;
+    let watchdog = component.start(health_state, true).await?;
+    let result = drain.wait(server).await;
     watchdog.abort();
-    result??;
-    Ok(())
+    result
 }

@@ -3,23 +3,27 @@
 
 use std::time::Duration;
 
+use govlens_kit::telemetry::propagation::{traced, TracedChannel};
 use govlens_kit::{ServiceError, ServiceResult};
 use govlens_proto::data::v1::data_service_client::DataServiceClient;
 use govlens_proto::scoring::v1::scoring_service_client::ScoringServiceClient;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Endpoint;
 
 /// Lazily connected clients: upstreams may start after this service.
 #[derive(Clone)]
 pub struct Upstreams {
-    pub data: DataServiceClient<Channel>,
-    pub scoring: ScoringServiceClient<Channel>,
+    pub data: DataServiceClient<TracedChannel>,
+    pub scoring: ScoringServiceClient<TracedChannel>,
     pub timeout: Duration,
 }
 
-fn channel(addr: &str) -> anyhow::Result<Channel> {
-    Ok(Endpoint::from_shared(addr.to_string())?
-        .connect_timeout(Duration::from_secs(2))
-        .connect_lazy())
+/// Calls on it carry the caller's trace context.
+fn channel(addr: &str) -> anyhow::Result<TracedChannel> {
+    Ok(traced(
+        Endpoint::from_shared(addr.to_string())?
+            .connect_timeout(Duration::from_secs(2))
+            .connect_lazy(),
+    ))
 }
 
 impl Upstreams {
@@ -48,6 +52,12 @@ impl Upstreams {
 /// passed on (they come from the caller's request), outages become UNAVAILABLE.
 pub fn upstream_error(service: &str, status: tonic::Status) -> ServiceError {
     use tonic::Code::*;
+    if govlens_kit::telemetry::propagation::refused_by_goaway(&status) {
+        return ServiceError::Unavailable(format!(
+            "the {service} service is restarting: {}",
+            status.message()
+        ));
+    }
     match status.code() {
         InvalidArgument => {
             ServiceError::invalid_field("scope", format!("{service}: {}", status.message()))

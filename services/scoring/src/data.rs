@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use govlens_dataset::convert::record_from_pb;
 use govlens_dataset::AnyRecord;
+use govlens_kit::telemetry::propagation::{traced, TracedChannel};
 use govlens_kit::{ServiceError, ServiceResult};
 use govlens_proto::data::v1 as pb;
 use govlens_proto::data::v1::data_service_client::DataServiceClient;
 use tokio::sync::Mutex;
-use tonic::transport::Channel;
 
 /// All records at one data revision.
 #[derive(Debug)]
@@ -25,12 +25,18 @@ pub struct Snapshot {
 /// A client of the data service with a per-revision snapshot cache.
 #[derive(Clone)]
 pub struct DataSource {
-    client: DataServiceClient<Channel>,
+    client: DataServiceClient<TracedChannel>,
     timeout: Duration,
     latest: Arc<Mutex<Option<Arc<Snapshot>>>>,
 }
 
 fn upstream_error(status: tonic::Status) -> ServiceError {
+    if govlens_kit::telemetry::propagation::refused_by_goaway(&status) {
+        return ServiceError::Unavailable(format!(
+            "the data service is restarting: {}",
+            status.message()
+        ));
+    }
     match status.code() {
         tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Cancelled => {
             ServiceError::Unavailable(format!(
@@ -48,7 +54,7 @@ impl DataSource {
         let channel = tonic::transport::Endpoint::from_shared(addr.to_string())?
             .connect_timeout(Duration::from_secs(2))
             .connect_lazy();
-        let client = DataServiceClient::new(channel).max_decoding_message_size(64 << 20);
+        let client = DataServiceClient::new(traced(channel)).max_decoding_message_size(64 << 20);
         Ok(DataSource {
             client,
             timeout,

@@ -1,15 +1,15 @@
 //! Runs the scoring service; [`ScoringComponent`] lets `govlens up` host it beside the
 //! data service on one port.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use govlens_kit::grpc::Health;
+use govlens_kit::process::Shutdown;
+use govlens_kit::telemetry::rpc::RpcTelemetryLayer;
 use govlens_proto::scoring::v1::scoring_service_server::{ScoringServiceServer, SERVICE_NAME};
 use tokio::net::TcpListener;
-use tonic_health::server::HealthReporter;
-use tonic_health::ServingStatus;
 
 use crate::config::ScoringConfig;
 use crate::data::DataSource;
@@ -62,7 +62,7 @@ impl ScoringComponent {
     /// `whole_server`, the server's overall status ("") follows too.
     pub async fn start(
         &self,
-        reporter: HealthReporter,
+        health: Health,
         whole_server: bool,
     ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
         self.models.migrate().await?;
@@ -84,15 +84,10 @@ impl ScoringComponent {
             loop {
                 let up = data.ping().await && models.ping().await;
                 if last != Some(up) {
-                    let status = if up {
-                        ServingStatus::Serving
-                    } else {
-                        ServingStatus::NotServing
-                    };
                     tracing::info!(upstreams_up = up, "scoring service health");
-                    reporter.set_service_status(SERVICE_NAME, status).await;
+                    health.set(SERVICE_NAME, up).await;
                     if whole_server {
-                        reporter.set_service_status("", status).await;
+                        health.set("", up).await;
                     }
                     last = Some(up);
                 }
@@ -106,28 +101,27 @@ impl ScoringComponent {
 pub async fn serve(
     config: ScoringConfig,
     listener: TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    shutdown: Shutdown,
 ) -> anyhow::Result<()> {
-    let (reporter, health) = govlens_kit::grpc::not_serving_health().await;
-    reporter
-        .set_service_status(SERVICE_NAME, ServingStatus::NotServing)
-        .await;
-    let (reflection_v1, reflection_v1alpha) = govlens_kit::grpc::reflection_services()?;
+    let (health_state, health) = govlens_kit::grpc::not_serving_health(&[SERVICE_NAME]).await;
+    let (stop_accepting, drain) = shutdown.begin(health_state.clone());
+    let (reflection_v1, reflection_v1alpha) =
+        govlens_kit::grpc::reflection_services(&[SERVICE_NAME])?;
     let component = ScoringComponent::connect(&config).await?;
     tracing::info!(addr = %listener.local_addr()?, data = %config.data_addr, "scoring service listening");
     let server = tonic::transport::Server::builder()
+        .layer(RpcTelemetryLayer)
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(component.service())
         .serve_with_incoming_shutdown(
             tokio_stream::wrappers::TcpListenerStream::new(listener),
-            shutdown,
+            stop_accepting,
         );
     let server = tokio::spawn(server);
-    let watchdog = component.start(reporter, true).await?;
-    let result = server.await;
+    let watchdog = component.start(health_state, true).await?;
+    let result = drain.wait(server).await;
     watchdog.abort();
-    result??;
-    Ok(())
+    result
 }

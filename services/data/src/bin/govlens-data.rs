@@ -1,14 +1,9 @@
 //! `govlens-data`: the data service as its own process, configured by environment.
 
-use govlens_data::{serve, shutdown_signal, DataConfig};
+use govlens_data::{serve, DataConfig};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    govlens_kit::process::run_service(
-        "govlens-data",
-        DataConfig::from_env(),
-        |c| c.listen,
-        |config, listener| serve(config, listener, shutdown_signal()),
-    )
-    .await
+    govlens_kit::process::run_service("govlens-data", DataConfig::from_env(), |c| c.listen, serve)
+        .await
 }

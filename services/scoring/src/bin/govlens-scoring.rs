@@ -8,7 +8,7 @@ async fn main() -> std::process::ExitCode {
         "govlens-scoring",
         ScoringConfig::from_env(),
         |c| c.listen,
-        |config, listener| serve(config, listener, govlens_kit::process::shutdown_signal()),
+        serve,
     )
     .await
 }
