@@ -2,7 +2,7 @@
 # Lists and calls every GovLens service of a running three-process stack through gRPC
 # reflection alone (no .proto files), with `buf curl` (grpcurl works the same way).
 #
-#   deploy/check-reflection.sh DATA_URL SCORING_URL RECOMMENDATION_URL
+#   [GOVLENS_TOKEN=glt_...] deploy/check-reflection.sh DATA_URL SCORING_URL RECOMMENDATION_URL
 #   e.g. deploy/check-reflection.sh http://127.0.0.1:50051 http://127.0.0.1:50052 http://127.0.0.1:50053
 # Exits non-zero, saying what is missing, if a service is not listed or a call fails.
 set -euo pipefail
@@ -10,7 +10,9 @@ cd "$(dirname "$0")/.."
 buf=.tools/node_modules/.bin/buf
 [ -x "$buf" ] || { echo "buf not installed: (cd .tools && npm install)" >&2; exit 1; }
 [ $# -eq 3 ] || { echo "usage: $0 DATA_URL SCORING_URL RECOMMENDATION_URL" >&2; exit 2; }
-curl_grpc() { "$buf" curl --protocol grpc --http2-prior-knowledge "$@"; }
+# Calls carry GOVLENS_TOKEN when set (reflection and health need none).
+auth=(); [ -n "${GOVLENS_TOKEN:-}" ] && auth=(-H "Authorization: Bearer $GOVLENS_TOKEN")
+curl_grpc() { "$buf" curl --protocol grpc --http2-prior-knowledge "${auth[@]}" "$@"; }
 
 check() {
   local url=$1 service=$2 method=$3 body=$4 expect=$5

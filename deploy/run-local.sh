@@ -20,6 +20,11 @@
 #   GOVLENS_DATA_ADDR, GOVLENS_SCORING_ADDR [http://127.0.0.1:<port of the listen address>]
 #       where scoring and recommendation find their upstreams
 #   GOVLENS_LOG [info], GOVLENS_LOG_FORMAT [json]
+#   GOVLENS_AUTH [required]: "off" serves everyone without tokens (your machine only)
+#   GOVLENS_SERVICE_TOKEN: the secret the services call each other with; all-three mode
+#       makes a random one per run, single-service mode needs it set (the same in each)
+#       for scoring and recommendation unless GOVLENS_AUTH=off. All-three mode prints
+#       an admin token for you; `govlens token issue` makes more.
 #   GOVLENS_BIN_DIR: run the binaries in this directory and do not run cargo at all
 #       (needed when called from `cargo test`, where a nested build would wait forever
 #       on cargo's build lock); otherwise `cargo build` and target/$PROFILE are used
@@ -67,6 +72,12 @@ recommendation_url=$(url_of "$GOVLENS_RECOMMENDATION_LISTEN")
 : "${GOVLENS_DATA_ADDR:=$data_url}"
 : "${GOVLENS_SCORING_ADDR:=$scoring_url}"
 : "${GOVLENS_LOG:=info}" "${GOVLENS_LOG_FORMAT:=json}"
+# Authentication is on unless GOVLENS_AUTH=off; the services need a shared secret to
+# call each other: a fresh random one per run unless you set it.
+if [ "$mode" = all ] && [ -z "${GOVLENS_SERVICE_TOKEN:-}" ] && [ "${GOVLENS_AUTH:-required}" != off ]; then
+  GOVLENS_SERVICE_TOKEN=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
+fi
+[ -n "${GOVLENS_SERVICE_TOKEN:-}" ] && export GOVLENS_SERVICE_TOKEN
 export DATABASE_URL REDIS_URL GOVLENS_LOG GOVLENS_LOG_FORMAT \
   GOVLENS_DATA_LISTEN GOVLENS_SCORING_LISTEN GOVLENS_RECOMMENDATION_LISTEN \
   GOVLENS_DATA_ADDR GOVLENS_SCORING_ADDR
@@ -116,7 +127,16 @@ wait_healthy "$scoring_url" scoring
 pids+=($!)
 wait_healthy "$recommendation_url" recommendation
 
-"$bin/govlens" import --paper --server "$data_url"
+# The paper's dataset goes in with a token of its own, revoked right after; the admin
+# token printed below is for you (GOVLENS_TOKEN=... govlens score --server ...).
+if [ "${GOVLENS_AUTH:-required}" = off ]; then
+  "$bin/govlens" import --paper --server "$data_url"
+else
+  seed=$("$bin/govlens" token issue --subject run-local-seed --role admin 2>/dev/null)
+  GOVLENS_TOKEN="$seed" "$bin/govlens" import --paper --server "$data_url"
+  seed_id=${seed#glt_}; "$bin/govlens" token revoke "${seed_id%%_*}" >/dev/null
+  echo "admin token (shown once): $("$bin/govlens" token issue --subject run-local --role admin 2>/dev/null)"
+fi
 echo "data $data_url  scoring $scoring_url  recommendation $recommendation_url"
 echo "logs in $logs; Ctrl-C stops all three"
 wait "${pids[@]}"

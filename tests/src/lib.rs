@@ -827,6 +827,7 @@ pub fn data_binary() -> &'static Path {
     BINARY.get_or_init(|| suite::workspace_binary("govlens-data", "govlens-data"))
 }
 
+pub mod faults;
 pub mod fixtures;
 pub mod otlp;
 pub mod stack;

@@ -2,6 +2,8 @@
 //! started through `deploy/run-local.sh <service>` (the script operators use without
 //! Docker, with the environment docker-compose gives them), over a fresh PostgreSQL
 //! database and the shared Redis, exporting telemetry to an in-process OTLP receiver.
+//! [`StackOptions`] give a stack its own database, Redis or environment (per service
+//! too), e.g. a private PostgreSQL or Redis that a fault test stops and starts.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -66,6 +68,18 @@ impl ServiceProcess {
         assert_eq!(rc, 0, "kill -TERM {}", self.pid());
     }
 
+    /// Kills the service outright (SIGKILL: no drain, no clean-up) and waits until it is
+    /// gone.
+    pub async fn sigkill(&mut self) -> ExitStatus {
+        self.child.start_kill().expect("kill -KILL the service");
+        self.wait_exit(Duration::from_secs(30)).await
+    }
+
+    /// Whether the process is still running (it has not exited).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// Waits for the process to exit; panics after `timeout`.
     pub async fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
         match tokio::time::timeout(timeout, self.child.wait()).await {
@@ -102,6 +116,38 @@ pub struct Stack {
     pub recommendation: ServiceProcess,
     dir: tempfile::TempDir,
     extra_env: Vec<(String, String)>,
+    role_env: Vec<(Role, String, String)>,
+}
+
+/// How to start a [`Stack`]. The defaults: a fresh database on the shared PostgreSQL
+/// (`GOVLENS_TEST_POSTGRES_URL`), the shared Redis, no extra environment.
+#[derive(Default)]
+pub struct StackOptions {
+    /// The database of every service (`DATABASE_URL`), e.g. one on a private
+    /// PostgreSQL; kept (and dropped) with the stack.
+    pub db: Option<TestDb>,
+    /// The Redis of every service (`REDIS_URL`), e.g. a private redis-server's.
+    pub redis_url: Option<String>,
+    /// Environment of every service, over the defaults.
+    pub env: Vec<(String, String)>,
+    /// Environment of one service, over everything else, e.g. `(Role::Data,
+    /// "DATABASE_URL", ...)` to give the data service a database of its own.
+    pub role_env: Vec<(Role, String, String)>,
+}
+
+impl StackOptions {
+    /// Adds `key=value` to the environment of every service.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// Adds `key=value` to the environment of `role` only.
+    pub fn role_env(mut self, role: Role, key: &str, value: &str) -> Self {
+        self.role_env
+            .push((role, key.to_string(), value.to_string()));
+        self
+    }
 }
 
 /// Environment every service gets: JSON logs with per-call access lines, fast
@@ -120,6 +166,9 @@ fn common_env(
         ("OTEL_BSP_SCHEDULE_DELAY", "200".to_string()),
         ("OTEL_METRIC_EXPORT_INTERVAL", "500".to_string()),
         ("GOVLENS_LOG_FORMAT", "json".to_string()),
+        // Authentication has tests of its own (tests/tests/stack.rs turns it on); the
+        // other multi-process tests call without tokens.
+        ("GOVLENS_AUTH", "off".to_string()),
         (
             "GOVLENS_LOG",
             "info,sqlx=warn,govlens::access=debug".to_string(),
@@ -134,8 +183,29 @@ impl Stack {
     /// Starts data, then scoring, then recommendation, each once the one before is
     /// SERVING. `None` (skipped) when PostgreSQL or Redis is not configured outside CI.
     pub async fn start(extra_env: &[(&str, &str)]) -> Option<Stack> {
-        let db = TestDb::create(Backend::Postgres).await?;
-        let redis_url = shared_redis_url()?;
+        let mut options = StackOptions::default();
+        for (k, v) in extra_env {
+            options = options.env(k, v);
+        }
+        Stack::start_with(options).await
+    }
+
+    /// Like [`Stack::start`], with `options`.
+    pub async fn start_with(options: StackOptions) -> Option<Stack> {
+        let StackOptions {
+            db,
+            redis_url,
+            env: extra_env,
+            role_env,
+        } = options;
+        let db = match db {
+            Some(db) => db,
+            None => TestDb::create(Backend::Postgres).await?,
+        };
+        let redis_url = match redis_url {
+            Some(url) => url,
+            None => shared_redis_url()?,
+        };
         let sink = OtlpSink::start().await;
         let bin_dir = workspace_binary("govlens-data", "govlens-data")
             .parent()
@@ -145,17 +215,31 @@ impl Stack {
         workspace_binary("govlens-recommendation", "govlens-recommendation");
         let dir = tempfile::tempdir().expect("log directory");
         let mut env = common_env(&db, &redis_url, &sink, &bin_dir);
-        env.extend(
-            extra_env
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string())),
-        );
-        let data = spawn(Role::Data, &env, &[], dir.path()).await;
+        env.extend(extra_env);
+        let data = spawn(
+            Role::Data,
+            &env,
+            &own_env(&role_env, Role::Data, vec![]),
+            dir.path(),
+        )
+        .await;
         let upstream = vec![("GOVLENS_DATA_ADDR".to_string(), data.url())];
-        let scoring = spawn(Role::Scoring, &env, &upstream, dir.path()).await;
+        let scoring = spawn(
+            Role::Scoring,
+            &env,
+            &own_env(&role_env, Role::Scoring, upstream.clone()),
+            dir.path(),
+        )
+        .await;
         let mut upstreams = upstream.clone();
         upstreams.push(("GOVLENS_SCORING_ADDR".to_string(), scoring.url()));
-        let recommendation = spawn(Role::Recommendation, &env, &upstreams, dir.path()).await;
+        let recommendation = spawn(
+            Role::Recommendation,
+            &env,
+            &own_env(&role_env, Role::Recommendation, upstreams),
+            dir.path(),
+        )
+        .await;
         Some(Stack {
             db,
             redis_url,
@@ -165,6 +249,7 @@ impl Stack {
             recommendation,
             dir,
             extra_env: env,
+            role_env,
         })
     }
 
@@ -181,9 +266,25 @@ impl Stack {
         let mut upstreams = vec![("GOVLENS_DATA_ADDR".to_string(), self.data.url())];
         upstreams.push(("GOVLENS_SCORING_ADDR".to_string(), self.scoring.url()));
         let addr = self.process(role).addr;
-        let process = spawn_on(role, addr, &self.extra_env, &upstreams, self.dir.path()).await;
+        let own = own_env(&self.role_env, role, upstreams);
+        let process = spawn_on(role, addr, &self.extra_env, &own, self.dir.path()).await;
         *self.process(role) = process;
     }
+}
+
+/// `upstreams`, then the environment given to `role` alone (which wins).
+fn own_env(
+    role_env: &[(Role, String, String)],
+    role: Role,
+    mut upstreams: Vec<(String, String)>,
+) -> Vec<(String, String)> {
+    upstreams.extend(
+        role_env
+            .iter()
+            .filter(|(r, _, _)| *r == role)
+            .map(|(_, k, v)| (k.clone(), v.clone())),
+    );
+    upstreams
 }
 
 async fn spawn(

@@ -185,12 +185,31 @@ async fn serves_health_and_reflection_and_exits_0_on_sigterm() {
         "reflection lists services this process does not serve: {services:?}"
     );
 
-    // The API answers, and writes persist in the file.
+    // Authentication is on by default: no token, no data.
     let mut client = data_client(channel.clone());
+    let refused = client
+        .get_data_revision(pb::GetDataRevisionRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated, "{refused:?}");
+
+    // The API answers an admin's token (issued in the database, as `govlens token
+    // issue` does), and writes persist in the file.
+    let store = govlens_data::store::Store::connect(&format!("sqlite://{}?mode=rwc", db.display()))
+        .await
+        .unwrap();
+    let (token, _) =
+        govlens_data::tokens::issue(&store, "ops", govlens_kit::auth::Role::Admin, None)
+            .await
+            .unwrap();
+    let mut request = tonic::Request::new(tokio_stream::iter(vec![pb::ImportRecordsRequest {
+        records: paper_pb(),
+    }]));
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
     let imported = client
-        .import_records(tokio_stream::iter(vec![pb::ImportRecordsRequest {
-            records: paper_pb(),
-        }]))
+        .import_records(request)
         .await
         .expect("import into the process")
         .into_inner();
@@ -236,8 +255,13 @@ async fn serves_health_and_reflection_and_exits_0_on_sigterm() {
     tokio::time::timeout(Duration::from_secs(60), wait_serving(channel.clone(), ""))
         .await
         .expect("the restarted process never reported SERVING");
+    // The token, too, survives the restart.
+    let mut request = tonic::Request::new(pb::GetDataRevisionRequest {});
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
     let revision = data_client(channel)
-        .get_data_revision(pb::GetDataRevisionRequest {})
+        .get_data_revision(request)
         .await
         .expect("GetDataRevision")
         .into_inner()

@@ -523,3 +523,124 @@ async fn sigterm_under_load_fails_no_call_already_sent() {
     }
     drop(stack);
 }
+
+// ---- authentication across the processes ----
+
+const SERVICE_TOKEN: &str = "stack-service-token-0123456789abcdef0123456789";
+
+/// A request carrying `token`.
+fn with_token<T>(message: T, token: Option<&str>) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    if let Some(t) = token {
+        request
+            .metadata_mut()
+            .insert("authorization", format!("Bearer {t}").parse().unwrap());
+    }
+    request
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn services_authenticate_users_and_each_other() {
+    let Some(stack) = Stack::start(&[
+        ("GOVLENS_AUTH", "required"),
+        ("GOVLENS_SERVICE_TOKEN", SERVICE_TOKEN),
+        ("GOVLENS_RATE_LIMIT_RPS", "5"),
+        ("GOVLENS_RATE_LIMIT_BURST", "5"),
+    ])
+    .await
+    else {
+        return;
+    };
+    use govlens_kit::auth::Role as R;
+    let store = govlens_data::store::Store::connect(stack.db.url())
+        .await
+        .unwrap();
+    let issue = |subject: &'static str, role: R, scope: Option<&'static str>| {
+        let store = store.clone();
+        async move {
+            govlens_data::tokens::issue(&store, subject, role, scope)
+                .await
+                .unwrap()
+                .0
+        }
+    };
+    let admin = issue("root", R::Admin, None).await;
+    let batches = vec![pb::ImportRecordsRequest {
+        records: paper_pb(),
+    }];
+    data_client(stack.data.channel())
+        .import_records(with_token(tokio_stream::iter(batches), Some(&admin)))
+        .await
+        .expect("admin imports the paper");
+    let reader = issue("analyst", R::Reader, None).await;
+    let gz_editor = issue("gz", R::Editor, Some(GUIZHOU)).await;
+
+    // No token: refused at every service; health stays open.
+    let status = recommendation(&stack.recommendation)
+        .recommend(rpb::RecommendRequest {
+            region_code: GUIZHOU.into(),
+            scope: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    let status = scoring(&stack.scoring)
+        .score_units(with_token(
+            spb::ScoreUnitsRequest {
+                scope: Some(regions_scope()),
+                overrides: vec![],
+            },
+            Some("glt_0000000000000000_not-a-token"),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+
+    // A reader's Recommend: the recommendation service checks the token with the data
+    // service and calls scoring and data as itself.
+    let recommended = recommendation(&stack.recommendation)
+        .recommend(with_token(
+            rpb::RecommendRequest {
+                region_code: GUIZHOU.into(),
+                scope: None,
+            },
+            Some(&reader),
+        ))
+        .await
+        .expect("a reader may recommend")
+        .into_inner();
+    assert!(!recommended.recommendations.is_empty());
+
+    // Models are shared by every region: a Guizhou editor may not add one.
+    let status = scoring(&stack.scoring)
+        .create_model(with_token(
+            spb::CreateModelRequest {
+                model_id: "gz-own".into(),
+                ..Default::default()
+            },
+            Some(&gz_editor),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+
+    // Per-caller rate limit: a burst of 5, then RESOURCE_EXHAUSTED; others unaffected.
+    let mut codes = Vec::new();
+    for _ in 0..15 {
+        let result = data_client(stack.data.channel())
+            .get_data_revision(with_token(pb::GetDataRevisionRequest {}, Some(&reader)))
+            .await;
+        codes.push(result.err().map(|s| s.code()).unwrap_or(Code::Ok));
+    }
+    assert!(
+        codes.contains(&Code::ResourceExhausted),
+        "15 calls at once within a limit of 5/s: {codes:?}"
+    );
+    assert!(codes
+        .iter()
+        .all(|c| matches!(c, Code::Ok | Code::ResourceExhausted)));
+    data_client(stack.data.channel())
+        .get_data_revision(with_token(pb::GetDataRevisionRequest {}, Some(&admin)))
+        .await
+        .expect("another caller is not limited");
+}

@@ -12,6 +12,15 @@ pub const MAX_NAME_LEN: usize = 200;
 pub const MAX_TEXT_LEN: usize = 4000;
 /// Highest rating on the 0-5 scale.
 pub const MAX_RATING: f64 = 5.0;
+/// Deepest region hierarchy accepted (a root is level 1). With codes of at most
+/// `MAX_CODE_LEN` characters a region's materialised path ("/cn/cn-gz/.../") then stays
+/// under 2.1 KB, which PostgreSQL can index (a longer one was an internal error).
+pub const MAX_REGION_DEPTH: usize = 32;
+
+/// The level of a region from its materialised path: "/cn/" is 1, "/cn/cn-gz/" is 2.
+pub fn path_depth(path: &str) -> usize {
+    path.matches('/').count().saturating_sub(1)
+}
 
 /// One broken rule: the field (relative to the record) and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,10 +179,18 @@ impl Checker {
     }
 }
 
-/// Periods sort as text: YYYY, YYYY-Qn (n in 1..4), YYYY-MM, YYYY-MM-DD.
+/// Periods sort as text: YYYY, YYYY-Qn (n in 1..4), YYYY-MM, YYYY-MM-DD, with years
+/// 1900-2100 as for dates (a period "9999" would otherwise be every model's latest).
 pub fn is_valid_period(period: &str) -> bool {
     let bytes = period.as_bytes();
     let digits = |r: std::ops::Range<usize>| bytes[r].iter().all(u8::is_ascii_digit);
+    let year_ok = period
+        .get(..4)
+        .and_then(|y| y.parse::<i32>().ok())
+        .is_some_and(|y| (1900..=2100).contains(&y));
+    if !year_ok {
+        return false;
+    }
     match bytes.len() {
         4 => digits(0..4),
         7 if bytes[4] == b'-' && bytes[5] == b'Q' => {
@@ -418,6 +435,9 @@ mod tests {
             "2022-02-30",
             "2022/07",
             "abcd",
+            "0000",
+            "9999",
+            "1899-12",
         ] {
             assert!(!is_valid_period(bad), "{bad}");
         }

@@ -22,8 +22,10 @@
 //! | `goalposts` | `lo + clamp((x - lower) / (upper - lower), 0, 1) * (hi - lo)` |
 //!
 //! Undefined cases (constant column for `minmax`, fewer than two values for
-//! `zscore`/`percentile_rank`, target not beyond the minimum, ...) return
-//! [`EngineError::Degenerate`] rather than producing `NaN`s.
+//! `zscore`/`percentile_rank`, target not beyond the minimum, values or parameters
+//! so far apart, or so close, that the map overflows or underflows `f64`, ...) return
+//! [`EngineError::Degenerate`] rather than producing `NaN`s. `minmax` results are
+//! clamped to `[lo, hi]`, which rounding could otherwise overshoot by an ulp.
 //!
 //! Internally a method is first *prepared* (column statistics) into an affine
 //! map `clamp(out + (sign * x - in) * factor)` applied on the fly, or into
@@ -301,6 +303,29 @@ fn degenerate(method: &'static str, reason: impl Into<String>) -> NormFailure {
     }
 }
 
+/// Checks that an affine map can be applied in floating point: the spread of the
+/// values it reads (`span`) must be finite, so that differences do not overflow, and
+/// its factor a positive normal number: an infinite or zero factor would turn finite
+/// values into `NaN` (`inf * 0`) or collapse them onto one value, and a subnormal one
+/// has lost the precision that keeps results within their bounds. Fails only for
+/// magnitudes near the limits of `f64` (e.g. values beyond +-1e307, or a span of
+/// 1e-320).
+fn check_affine(
+    method: &'static str,
+    span: f64,
+    factor: f64,
+) -> std::result::Result<(), NormFailure> {
+    if span.is_finite() && factor.is_normal() && factor > 0.0 {
+        Ok(())
+    } else {
+        Err(degenerate(
+            method,
+            "the values and parameters are too far apart (or too close) to normalise in \
+             floating point",
+        ))
+    }
+}
+
 /// A prepared normalisation of one column: either an affine map (optionally
 /// clamped) of the raw values, applied on the fly, or explicit values (ranks).
 #[derive(Debug, Clone, PartialEq)]
@@ -424,7 +449,10 @@ pub(crate) fn prepare(
                     format!("all values are equal ({})", s * lo),
                 ));
             }
-            Affine::new(s, lo, (scale.hi - scale.lo) / (hi - lo), scale.lo)
+            let factor = (scale.hi - scale.lo) / (hi - lo);
+            check_affine(name, hi - lo, factor)?;
+            // Clamped: rounding may otherwise put the best value an ulp above `hi`.
+            Affine::new(s, lo, factor, scale.lo).clamped(scale.lo, scale.hi)
         }
         Normalisation::ZScore { mean: m, sd: d } => {
             let (n, mean, sd) = mean_sd(x, s);
@@ -437,6 +465,11 @@ pub(crate) fn prepare(
                     "needs at least two distinct values (standard deviation is 0)",
                 ));
             }
+            let (lo, hi) = range.unwrap_or((mean, mean));
+            if !mean.is_finite() {
+                return Err(degenerate(name, "the sum of the values overflows"));
+            }
+            check_affine(name, hi - lo, d / sd)?;
             Affine::new(s, mean, d / sd, *m)
         }
         Normalisation::Rank => {
@@ -460,7 +493,7 @@ pub(crate) fn prepare(
             let Some(t) = ctx.target else {
                 return Err(degenerate(name, "the indicator has no target"));
             };
-            let Some((lo, _)) = range else {
+            let Some((lo, hi)) = range else {
                 return Ok(all_missing);
             };
             let t = s * t;
@@ -474,6 +507,7 @@ pub(crate) fn prepare(
                     ),
                 ));
             }
+            check_affine(name, hi - lo, 1.0 / (t - lo))?;
             let a = Affine::new(s, lo, 1.0 / (t - lo), 0.0);
             if *cap {
                 a.clamped(f64::NEG_INFINITY, 1.0)
@@ -501,7 +535,7 @@ pub(crate) fn prepare(
                 ));
             }
             let xr = s * xr;
-            let Some((lo, _)) = range else {
+            let Some((lo, hi)) = range else {
                 return Ok(all_missing);
             };
             if xr <= lo {
@@ -511,6 +545,7 @@ pub(crate) fn prepare(
                 ));
             }
             // 1 - (xr - x) / (xr - lo) = 1 + (x - xr) / (xr - lo)
+            check_affine(name, hi - lo, 1.0 / (xr - lo))?;
             let a = Affine::new(s, xr, 1.0 / (xr - lo), 1.0);
             if *cap {
                 a.clamped(f64::NEG_INFINITY, 1.0)
@@ -530,8 +565,10 @@ pub(crate) fn prepare(
             if hi <= lo {
                 return Err(degenerate(name, "goalposts must satisfy lower < upper"));
             }
-            Affine::new(s, lo, (scale.hi - scale.lo) / (hi - lo), scale.lo)
-                .clamped(scale.lo, scale.hi)
+            let factor = (scale.hi - scale.lo) / (hi - lo);
+            // Values beyond the goalposts may overflow `x - lower`: they are clamped.
+            check_affine(name, hi - lo, factor)?;
+            Affine::new(s, lo, factor, scale.lo).clamped(scale.lo, scale.hi)
         }
     };
     Ok((Transform::Affine(t), has_missing))
@@ -717,6 +754,80 @@ mod tests {
             ..Default::default()
         };
         assert!(normalise("i", &[1.0, NAN], &m, &missing_ref).is_err());
+    }
+
+    #[test]
+    fn minmax_never_leaves_its_scale() {
+        // (max - min) * (100 / (max - min)) rounds to 100.00000000000001 here.
+        let x = [-677606234.9830194, 938399984.1743653];
+        let out = normalise(
+            "i",
+            &x,
+            &Normalisation::MinMax {
+                scale: Scale::PERCENT,
+            },
+            &ctx(),
+        )
+        .unwrap();
+        assert_eq!(out, [0.0, 100.0]);
+    }
+
+    #[test]
+    fn ranges_beyond_f64_are_errors_not_nans() {
+        let is_degenerate = |r: Result<Vec<f64>>| matches!(r, Err(EngineError::Degenerate { .. }));
+        // max - min overflows: (x - min) * 0 would be inf * 0 = NaN.
+        let wide = [-9.746340790964664e297, f64::MAX];
+        assert!(is_degenerate(normalise(
+            "i",
+            &wide,
+            &Normalisation::minmax(),
+            &ctx()
+        )));
+        assert!(is_degenerate(normalise(
+            "i",
+            &wide,
+            &Normalisation::zscore(),
+            &ctx()
+        )));
+        // target - min is subnormal: its inverse overflows.
+        let c = NormaliseContext {
+            target: Some(-0.0),
+            direction: Direction::LowerIsBetter,
+            ..Default::default()
+        };
+        let m = Normalisation::DistanceToTarget { cap: true };
+        assert!(is_degenerate(normalise("i", &[5e-324], &m, &c)));
+        // scale width / goalpost width underflows to 0: everyone would get `lo`.
+        let c = NormaliseContext {
+            goalposts: Some(Goalposts {
+                lower: -3.156968813925993e277,
+                upper: 0.0,
+            }),
+            ..Default::default()
+        };
+        let g = Normalisation::Goalposts {
+            scale: Scale {
+                lo: -6.1093680768458905e-130,
+                hi: 0.0,
+            },
+        };
+        assert!(is_degenerate(normalise("i", &[0.0], &g, &c)));
+        // A subnormal factor (1 / 1.7e308) loses precision: the worst unit would get
+        // -4.4e-16 instead of 0.
+        let c = NormaliseContext {
+            reference: Some(0),
+            ..Default::default()
+        };
+        let m = Normalisation::DistanceToReference {
+            reference: "A".into(),
+            cap: true,
+        };
+        assert!(is_degenerate(normalise(
+            "i",
+            &[0.0, -1.6891465023365115e308],
+            &m,
+            &c
+        )));
     }
 
     #[test]

@@ -62,6 +62,15 @@ pub enum ServiceError {
     FailedPrecondition { message: String },
     #[error("{0}")]
     Unavailable(String),
+    /// No credentials, or credentials that are not valid (unknown, revoked, expired).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Valid credentials without the right to do this.
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// A limit was reached (rate, batch size).
+    #[error("{0}")]
+    ResourceExhausted(String),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -113,6 +122,9 @@ impl ServiceError {
             ServiceError::AlreadyExists { .. } => "ALREADY_EXISTS",
             ServiceError::FailedPrecondition { .. } => "FAILED_PRECONDITION",
             ServiceError::Unavailable(_) => "UNAVAILABLE",
+            ServiceError::Unauthenticated(_) => "UNAUTHENTICATED",
+            ServiceError::PermissionDenied(_) => "PERMISSION_DENIED",
+            ServiceError::ResourceExhausted(_) => "RESOURCE_EXHAUSTED",
             ServiceError::Internal(_) => "INTERNAL",
         }
     }
@@ -160,6 +172,9 @@ impl From<ServiceError> for Status {
                 (Code::FailedPrecondition, message.clone())
             }
             ServiceError::Unavailable(message) => (Code::Unavailable, message.clone()),
+            ServiceError::Unauthenticated(message) => (Code::Unauthenticated, message.clone()),
+            ServiceError::PermissionDenied(message) => (Code::PermissionDenied, message.clone()),
+            ServiceError::ResourceExhausted(message) => (Code::ResourceExhausted, message.clone()),
             ServiceError::Internal(source) => {
                 let incident = next_incident();
                 tracing::error!(incident = %incident, error = ?source, "internal error");

@@ -1,6 +1,7 @@
 //! Plumbing shared by the GovLens services: the error-to-status mapping, the cache,
 //! logging, health and reflection.
 
+pub mod auth;
 pub mod cache;
 pub mod config;
 pub mod error;
@@ -8,6 +9,7 @@ pub mod grpc;
 pub mod logging;
 pub mod process;
 pub mod telemetry;
+pub mod tls;
 
 pub use cache::Cache;
 pub use error::{FieldViolation, ServiceError, ServiceResult};

@@ -21,6 +21,13 @@ pub mod recommendation {
     }
 }
 
+/// `govlens.bench.v1`: the echo server the benchmarks compare against.
+pub mod bench {
+    pub mod v1 {
+        tonic::include_proto!("govlens.bench.v1");
+    }
+}
+
 /// Encoded `FileDescriptorSet` of every GovLens proto, for server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/govlens_descriptor.bin"));

@@ -1,21 +1,47 @@
 //! Connecting to a running suite, and readable gRPC errors.
 
 use govlens_proto::data::v1::data_service_client::DataServiceClient;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
 /// Where the suite listens unless told otherwise.
 pub const DEFAULT_SERVER: &str = "http://127.0.0.1:50051";
 
-/// The `--server` option shared by every client command.
+/// The `--server` and `--token` options shared by every client command.
 #[derive(clap::Args, Clone)]
 pub struct ServerArgs {
-    /// Address of the GovLens data service.
+    /// Address of the GovLens service to call.
     #[arg(long, env = "GOVLENS_SERVER", default_value = DEFAULT_SERVER)]
     pub server: String,
+    /// API token (`govlens token issue`); not needed by `govlens up`, which runs
+    /// without authentication.
+    #[arg(long, env = "GOVLENS_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
 }
 
-pub async fn data_client(args: &ServerArgs) -> anyhow::Result<DataServiceClient<Channel>> {
+/// Adds the caller's token to every call.
+#[derive(Clone)]
+pub struct Bearer(Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>);
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(value) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// A connection to a GovLens service, carrying the caller's token.
+pub type Connection = InterceptedService<Channel, Bearer>;
+
+pub async fn connect(args: &ServerArgs) -> anyhow::Result<Connection> {
     let channel = Channel::from_shared(args.server.clone())
         .map_err(|e| anyhow::anyhow!("--server {:?}: {e}", args.server))?
         .connect_timeout(std::time::Duration::from_secs(5))
@@ -27,6 +53,19 @@ pub async fn data_client(args: &ServerArgs) -> anyhow::Result<DataServiceClient<
                 args.server
             )
         })?;
+    let bearer = match args.token.as_deref().map(str::trim) {
+        Some(t) if !t.is_empty() => Some(
+            format!("Bearer {t}")
+                .parse()
+                .map_err(|_| anyhow::anyhow!("--token: not a valid token"))?,
+        ),
+        _ => None,
+    };
+    Ok(InterceptedService::new(channel, Bearer(bearer)))
+}
+
+pub async fn data_client(args: &ServerArgs) -> anyhow::Result<DataServiceClient<Connection>> {
+    let channel = connect(args).await?;
     Ok(DataServiceClient::new(channel)
         .max_decoding_message_size(64 << 20)
         .max_encoding_message_size(64 << 20))

@@ -8,6 +8,7 @@ mod list;
 mod recommend;
 mod scoring;
 mod table;
+mod token;
 mod up;
 
 use clap::{Parser, Subcommand};
@@ -53,6 +54,8 @@ enum Command {
     Report(recommend::ReportArgs),
     /// Run the embedded suite on the paper's dataset and write the Sichuan-Guizhou report.
     Demo(recommend::DemoArgs),
+    /// Issue, list and revoke API tokens (in the data service's database).
+    Token(token::TokenArgs),
 }
 
 /// Rust ignores SIGPIPE, so printing into a closed pipe (`govlens score | head`)
@@ -98,6 +101,7 @@ async fn run(cli: Cli) -> std::process::ExitCode {
         Command::Recommend(args) => recommend::recommend(args).await,
         Command::Report(args) => recommend::report(args).await,
         Command::Demo(args) => recommend::demo(args).await,
+        Command::Token(args) => token::run(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

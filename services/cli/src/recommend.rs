@@ -7,7 +7,6 @@ use govlens_proto::recommendation::v1::{
     self as pb, recommendation_service_client::RecommendationServiceClient,
 };
 use serde_json::json;
-use tonic::transport::Channel;
 
 use crate::client::{explain, ServerArgs};
 use crate::table;
@@ -77,16 +76,10 @@ pub struct DemoArgs {
     pub out: PathBuf,
 }
 
-async fn client(server: &ServerArgs) -> anyhow::Result<RecommendationServiceClient<Channel>> {
-    let channel = Channel::from_shared(server.server.clone())?
-        .connect()
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot reach GovLens at {} ({e}); is `govlens up` running?",
-                server.server
-            )
-        })?;
+async fn client(
+    server: &ServerArgs,
+) -> anyhow::Result<RecommendationServiceClient<crate::client::Connection>> {
+    let channel = crate::client::connect(server).await?;
     Ok(RecommendationServiceClient::new(channel).max_decoding_message_size(64 << 20))
 }
 
@@ -385,6 +378,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     );
     let server = ServerArgs {
         server: suite.address.clone(),
+        token: None,
     };
     crate::up::seed_if_empty(&server).await?;
     let assess = AssessArgs {

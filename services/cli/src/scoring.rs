@@ -3,7 +3,6 @@
 
 use govlens_proto::scoring::v1::{self as pb, scoring_service_client::ScoringServiceClient};
 use serde_json::{json, Value};
-use tonic::transport::Channel;
 
 use crate::client::{explain, ServerArgs};
 use crate::table;
@@ -95,16 +94,10 @@ pub struct QualityArgs {
     pub server: ServerArgs,
 }
 
-async fn client(server: &ServerArgs) -> anyhow::Result<ScoringServiceClient<Channel>> {
-    let channel = Channel::from_shared(server.server.clone())?
-        .connect()
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot reach GovLens at {} ({e}); is `govlens up` running?",
-                server.server
-            )
-        })?;
+async fn client(
+    server: &ServerArgs,
+) -> anyhow::Result<ScoringServiceClient<crate::client::Connection>> {
+    let channel = crate::client::connect(server).await?;
     Ok(ScoringServiceClient::new(channel).max_decoding_message_size(64 << 20))
 }
 

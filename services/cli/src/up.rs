@@ -62,11 +62,17 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let address = suite.address.clone();
     let server_args = ServerArgs {
         server: address.clone(),
+        token: None,
     };
     if !args.no_seed {
         seed_if_empty(&server_args).await?;
     }
     println!("GovLens is up at {address}");
+    println!(
+        "  WITHOUT authentication: anyone who can reach {} may read and write; for a \
+         shared deployment run the services with tokens (see SECURITY.md)",
+        args.listen
+    );
     println!("  database: {}", redact(&database_url));
     println!(
         "  health and reflection: grpcurl -plaintext {} list",
@@ -100,14 +106,21 @@ pub async fn serve_suite(
     let data = DataComponent::connect(&data_config).await?;
     let scoring = ScoringComponent::connect(&scoring_config).await?;
     let recommendation = RecommendationComponent::connect(&recommendation_config).await?;
+    // One user on one machine: no authentication, and the log says so.
     let server = tonic::transport::Server::builder()
         .layer(RpcTelemetryLayer)
+        .layer(govlens_kit::auth::AuthLayer::off())
+        .layer(govlens_data::access::ActorLayer)
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(data.service())
-        .add_service(scoring.service())
-        .add_service(recommendation.service())
+        .add_service(govlens_scoring::data::CallerDeadline::new(
+            scoring.service(),
+        ))
+        .add_service(govlens_recommendation::upstream::CallerDeadline::new(
+            recommendation.service(),
+        ))
         .serve_with_incoming_shutdown(
             tokio_stream::wrappers::TcpListenerStream::new(listener),
             stop_accepting,

@@ -16,6 +16,10 @@ use govlens_kit::config::{cache_for, Env};
 /// Everything the data service needs to start.
 #[derive(Debug, Clone)]
 pub struct DataConfig {
+    /// Who may call, and how fast.
+    pub auth: govlens_kit::auth::AuthConfig,
+    /// TLS to serve with and to trust upstream (optional).
+    pub tls: govlens_kit::tls::TlsConfig,
     pub listen: SocketAddr,
     pub database_url: String,
     pub redis_url: Option<String>,
@@ -28,6 +32,8 @@ impl DataConfig {
     /// Embedded defaults: SQLite at `database_url`, in-process cache only.
     pub fn embedded(listen: SocketAddr, database_url: String) -> Self {
         DataConfig {
+            auth: govlens_kit::auth::AuthConfig::off(),
+            tls: govlens_kit::tls::TlsConfig::default(),
             listen,
             database_url,
             redis_url: None,
@@ -38,8 +44,12 @@ impl DataConfig {
 
     /// Reads the configuration from `lookup` (the process environment in production).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let auth = govlens_kit::auth::AuthConfig::from_lookup(&lookup)?;
+        let tls = govlens_kit::tls::TlsConfig::from_lookup(&lookup)?;
         let env = Env::new(lookup);
         Ok(DataConfig {
+            auth,
+            tls,
             listen: env.listen(ENV_LISTEN, "127.0.0.1:50051")?,
             database_url: env.database_url(ENV_DATABASE_URL, "the data is stored there")?,
             redis_url: env.redis_url(ENV_REDIS_URL)?,

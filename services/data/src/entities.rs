@@ -336,3 +336,56 @@ pub mod create_request {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod api_token {
+    use sea_orm::entity::prelude::*;
+
+    /// An API token: only the SHA-256 of its secret is kept.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "api_tokens")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub subject: String,
+        pub role: String,
+        /// Region code whose subtree an editor may write; `None`: every region.
+        pub scope: Option<String>,
+        pub secret_hash: String,
+        pub created_at: String,
+        pub revoked_at: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod audit_event {
+    use sea_orm::entity::prelude::*;
+
+    /// One committed write, in the write's own transaction.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "audit_events")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub at: String,
+        #[sea_orm(indexed)]
+        pub subject: String,
+        pub token_id: Option<String>,
+        pub role: String,
+        pub action: String,
+        #[sea_orm(indexed)]
+        pub resource: String,
+        #[sea_orm(column_type = "Text")]
+        pub resource_key: String,
+        pub request_id: String,
+        pub revision: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -11,7 +11,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(InitialSchema)]
+        vec![Box::new(InitialSchema), Box::new(AccessAndAudit)]
     }
 
     fn migration_table_name() -> DynIden {
@@ -96,6 +96,32 @@ impl MigrationTrait for InitialSchema {
             "populations",
             "regions",
         ] {
+            manager
+                .drop_table(Table::drop().table(Alias::new(table)).to_owned())
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// API tokens (hashed) and the audit log of writes.
+struct AccessAndAudit;
+
+impl MigrationName for AccessAndAudit {
+    fn name(&self) -> &str {
+        "m20261130_000002_access_and_audit"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AccessAndAudit {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        create(manager, api_token::Entity).await?;
+        create(manager, audit_event::Entity).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for table in ["audit_events", "api_tokens"] {
             manager
                 .drop_table(Table::drop().table(Alias::new(table)).to_owned())
                 .await?;

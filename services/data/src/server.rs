@@ -6,12 +6,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use govlens_kit::auth::AuthLayer;
 use govlens_kit::grpc::Health;
 use govlens_kit::process::Shutdown;
 use govlens_kit::telemetry::rpc::RpcTelemetryLayer;
 use govlens_proto::data::v1::data_service_server::{DataServiceServer, SERVICE_NAME};
 use tokio::net::TcpListener;
 
+use crate::access::ActorLayer;
 use crate::config::DataConfig;
 use crate::service::DataApi;
 use crate::store::Store;
@@ -51,6 +53,11 @@ impl DataComponent {
             .max_encoding_message_size(MAX_MESSAGE_BYTES)
     }
 
+    /// Checks API tokens against this service's database.
+    pub fn authenticator(&self) -> std::sync::Arc<dyn govlens_kit::auth::Authenticator> {
+        crate::tokens::StoreAuthenticator::shared(self.store.clone())
+    }
+
     pub fn cache_description(&self) -> &'static str {
         self.cache_description
     }
@@ -73,6 +80,8 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
+    // Before any upstream channel is made: `https://` upstreams use it.
+    config.tls.install_for_upstreams();
     let (health_state, health) = govlens_kit::grpc::not_serving_health(&[SERVICE_NAME]).await;
     let (stop_accepting, drain) = shutdown.begin(health_state.clone());
     let (reflection_v1, reflection_v1alpha) =
@@ -81,8 +90,20 @@ pub async fn serve(
     let addr = listener.local_addr()?;
     tracing::info!(%addr, cache = component.cache_description(), "data service listening (NOT_SERVING until migrated)");
 
-    let server = tonic::transport::Server::builder()
+    if let Some(token) = &config.auth.service_token {
+        govlens_kit::telemetry::propagation::set_service_credentials(token)?;
+    }
+    let auth = AuthLayer::new(config.auth.clone(), component.authenticator());
+    // Outermost first: telemetry sees every call, then authentication, then the actor
+    // the store checks and audits writes against.
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = config.tls.server() {
+        builder = builder.tls_config(tls)?;
+    }
+    let server = builder
         .layer(RpcTelemetryLayer)
+        .layer(auth)
+        .layer(ActorLayer)
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

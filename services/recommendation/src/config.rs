@@ -16,6 +16,10 @@ use govlens_kit::config::{cache_for, Env};
 /// Everything the recommendation service needs to start.
 #[derive(Debug, Clone)]
 pub struct RecommendationConfig {
+    /// Who may call, and how fast.
+    pub auth: govlens_kit::auth::AuthConfig,
+    /// TLS to serve with and to trust upstream (optional).
+    pub tls: govlens_kit::tls::TlsConfig,
     pub listen: SocketAddr,
     /// Where rulebook versions are stored.
     pub database_url: String,
@@ -32,6 +36,8 @@ impl RecommendationConfig {
     /// Embedded defaults: every upstream at `addr` (one process hosting all services).
     pub fn embedded(listen: SocketAddr, database_url: String, addr: String) -> Self {
         RecommendationConfig {
+            auth: govlens_kit::auth::AuthConfig::off(),
+            tls: govlens_kit::tls::TlsConfig::default(),
             listen,
             database_url,
             redis_url: None,
@@ -44,8 +50,12 @@ impl RecommendationConfig {
     }
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let auth = govlens_kit::auth::AuthConfig::from_lookup(&lookup)?;
+        let tls = govlens_kit::tls::TlsConfig::from_lookup(&lookup)?;
         let env = Env::new(lookup);
-        Ok(RecommendationConfig {
+        let config = RecommendationConfig {
+            auth,
+            tls,
             listen: env.listen(ENV_LISTEN, "127.0.0.1:50053")?,
             database_url: env
                 .database_url(ENV_DATABASE_URL, "rulebook versions are stored there")?,
@@ -55,7 +65,16 @@ impl RecommendationConfig {
             cache_memory_bytes: 32 << 20,
             cache_ttl: Duration::from_secs(300),
             upstream_timeout: env.millis(ENV_UPSTREAM_TIMEOUT_MS, 10_000)?,
-        })
+        };
+        if config.auth.required && config.auth.service_token.is_none() {
+            // Its calls to the data service (and token checks) are made as itself.
+            return Err(ConfigError {
+                variable: govlens_kit::auth::ENV_SERVICE_TOKEN,
+                message: "required while authentication is on (GOVLENS_AUTH=off turns it off)"
+                    .into(),
+            });
+        }
+        Ok(config)
     }
 
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -87,13 +106,25 @@ mod tests {
     #[test]
     fn fails_fast_naming_the_variable() {
         assert_eq!(config(&[]).unwrap_err().variable, ENV_DATABASE_URL);
+        // Authentication is on by default, and then the service needs its own token.
+        assert_eq!(
+            config(&[(ENV_DATABASE_URL, "sqlite::memory:")])
+                .unwrap_err()
+                .variable,
+            govlens_kit::auth::ENV_SERVICE_TOKEN
+        );
         let e = config(&[
             (ENV_DATABASE_URL, "sqlite::memory:"),
             (ENV_SCORING_ADDR, "scoring:50052"),
+            ("GOVLENS_AUTH", "off"),
         ])
         .unwrap_err();
         assert_eq!(e.variable, ENV_SCORING_ADDR);
-        let ok = config(&[(ENV_DATABASE_URL, "sqlite::memory:")]).unwrap();
+        let ok = config(&[
+            (ENV_DATABASE_URL, "sqlite::memory:"),
+            ("GOVLENS_AUTH", "off"),
+        ])
+        .unwrap();
         assert_eq!(ok.listen.port(), 50053);
         assert_eq!(ok.scoring_addr, "http://127.0.0.1:50052");
     }

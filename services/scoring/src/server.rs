@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use govlens_kit::auth::remote::RemoteAuthenticator;
+use govlens_kit::auth::{AuthConfig, AuthLayer};
 use govlens_kit::grpc::Health;
 use govlens_kit::process::Shutdown;
 use govlens_kit::telemetry::rpc::RpcTelemetryLayer;
@@ -103,18 +105,27 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
+    // Before any upstream channel is made: `https://` upstreams use it.
+    config.tls.install_for_upstreams();
     let (health_state, health) = govlens_kit::grpc::not_serving_health(&[SERVICE_NAME]).await;
     let (stop_accepting, drain) = shutdown.begin(health_state.clone());
     let (reflection_v1, reflection_v1alpha) =
         govlens_kit::grpc::reflection_services(&[SERVICE_NAME])?;
     let component = ScoringComponent::connect(&config).await?;
     tracing::info!(addr = %listener.local_addr()?, data = %config.data_addr, "scoring service listening");
-    let server = tonic::transport::Server::builder()
+    let auth = auth_layer(&config.auth, &config.data_addr, config.upstream_timeout)?;
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = config.tls.server() {
+        builder = builder.tls_config(tls)?;
+    }
+    let server = builder
         .layer(RpcTelemetryLayer)
+        .layer(auth)
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_service(component.service())
+        // Upstream calls get at most the time left on the caller's deadline.
+        .add_service(crate::data::CallerDeadline::new(component.service()))
         .serve_with_incoming_shutdown(
             tokio_stream::wrappers::TcpListenerStream::new(listener),
             stop_accepting,
@@ -124,4 +135,18 @@ pub async fn serve(
     let result = drain.wait(server).await;
     watchdog.abort();
     result
+}
+
+/// Authentication of this service's callers: tokens are checked by the data service,
+/// and this service calls its upstreams with the service token.
+pub fn auth_layer(
+    auth: &AuthConfig,
+    data_addr: &str,
+    timeout: std::time::Duration,
+) -> anyhow::Result<AuthLayer> {
+    if let Some(token) = &auth.service_token {
+        govlens_kit::telemetry::propagation::set_service_credentials(token)?;
+    }
+    let checker = RemoteAuthenticator::connect_lazy(data_addr, timeout)?;
+    Ok(AuthLayer::new(auth.clone(), std::sync::Arc::new(checker)))
 }

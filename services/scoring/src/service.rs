@@ -9,7 +9,7 @@ use govlens_engine::{
     run_uncertainty_with_progress, Aggregation, Model, Normalisation, Results, ScoreOptions,
     StrengthOptions, UncertaintyConfig, WeightNoise, ZeroHandling,
 };
-use govlens_kit::{Cache, ServiceError, ServiceResult};
+use govlens_kit::{Cache, FieldViolation, ServiceError, ServiceResult};
 use govlens_proto::scoring::v1::{self as pb, scoring_service_server::ScoringService};
 use prost::Message;
 use sha2::{Digest, Sha256};
@@ -29,14 +29,81 @@ const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_millis(250
 pub const MAX_DRAWS: i32 = 100_000;
 
 fn respond<T>(result: ServiceResult<T>) -> RpcResult<T> {
-    result.map(Response::new).map_err(Status::from)
+    result
+        .map(Response::new)
+        .map_err(|e| Status::from(bounded(e)))
+}
+
+/// Bounds what a refusal sends back (HTTP/2 trailers are capped by clients): the same as
+/// `govlens_data::service::support::bounded`, which see.
+fn bounded(err: ServiceError) -> ServiceError {
+    fn cut(mut text: String, max: usize) -> String {
+        if text.len() > max {
+            let mut at = max;
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            text.truncate(at);
+            text.push_str("...");
+        }
+        text
+    }
+    match err {
+        ServiceError::InvalidArgument {
+            message,
+            violations,
+        } => {
+            let total = violations.len();
+            let mut budget = 6_000usize;
+            let kept: Vec<FieldViolation> = violations
+                .into_iter()
+                .map(|v| FieldViolation::new(cut(v.field, 1000), cut(v.description, 1000)))
+                .take_while(|v| {
+                    let size = v.field.len() + v.description.len();
+                    let fits = size <= budget;
+                    budget = budget.saturating_sub(size);
+                    fits
+                })
+                .collect();
+            let mut message = cut(message, 1000);
+            if kept.len() < total {
+                message.push_str(&format!(
+                    " ({} more violation(s) not shown)",
+                    total - kept.len()
+                ));
+            }
+            ServiceError::InvalidArgument {
+                message,
+                violations: kept,
+            }
+        }
+        ServiceError::NotFound { resource, name } => ServiceError::NotFound {
+            resource,
+            name: cut(name, 300),
+        },
+        ServiceError::AlreadyExists { resource, name } => ServiceError::AlreadyExists {
+            resource,
+            name: cut(name, 300),
+        },
+        ServiceError::FailedPrecondition { message } => ServiceError::FailedPrecondition {
+            message: cut(message, 1000),
+        },
+        ServiceError::Unavailable(message) => ServiceError::Unavailable(cut(message, 1000)),
+        other => other,
+    }
 }
 
 /// One state of the data: the data service's database identity and its revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Revision {
     instance: String,
     number: i64,
 }
+
+/// The data of one revision, ready for the engine.
+type Prepared = (Revision, Arc<DataSnapshot>);
+/// A model version: id, version and the digest of its source.
+type ModelKey = (String, i32, String);
 
 /// State shared by the handlers.
 #[derive(Clone)]
@@ -45,12 +112,17 @@ pub struct ScoringApi {
     data: DataSource,
     cache: Cache,
     ready: Arc<AtomicBool>,
+    /// The data of the latest revision as the assessment crate wants it: built once
+    /// per revision, not per call.
+    prepared: Arc<std::sync::Mutex<Option<Prepared>>>,
+    /// Parsed model versions (immutable), by id, version and digest.
+    parsed: Arc<std::sync::Mutex<std::collections::HashMap<ModelKey, Arc<Model>>>>,
 }
 
 /// A stored model version, parsed.
 struct Loaded {
     stored: StoredModel,
-    model: Model,
+    model: Arc<Model>,
 }
 
 fn format_name(format: i32) -> ServiceResult<&'static str> {
@@ -123,10 +195,11 @@ fn to_pb_model(m: StoredModel) -> pb::Model {
 
 fn scope_of(scope: Option<pb::ScoringScope>) -> ServiceResult<(pb::ScoringScope, Scope)> {
     let scope = scope.ok_or_else(|| ServiceError::invalid_field("scope", "is required"))?;
-    if scope.model_id.is_empty() {
+    govlens_versioned::check_document_id("scope.model_id", &scope.model_id)?;
+    if !scope.period.is_empty() && !govlens_dataset::validate::is_valid_period(&scope.period) {
         return Err(ServiceError::invalid_field(
-            "scope.model_id",
-            "must not be empty",
+            "scope.period",
+            "must be a period YYYY, YYYY-Qn, YYYY-MM or YYYY-MM-DD",
         ));
     }
     if scope.version < 0 {
@@ -227,6 +300,8 @@ impl ScoringApi {
             data,
             cache,
             ready,
+            prepared: Arc::default(),
+            parsed: Arc::default(),
         }
     }
 
@@ -242,7 +317,29 @@ impl ScoringApi {
 
     async fn load(&self, model_id: &str, version: i32) -> ServiceResult<Loaded> {
         let stored = self.models.get(model_id, version).await?;
-        let model = parse_model(&stored.format, &stored.source)?;
+        let key = (
+            stored.document_id.clone(),
+            stored.version,
+            stored.digest.clone(),
+        );
+        let known = self
+            .parsed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .cloned();
+        let model = match known {
+            Some(model) => model,
+            None => {
+                let model = Arc::new(parse_model(&stored.format, &stored.source)?);
+                let mut parsed = self.parsed.lock().unwrap_or_else(|e| e.into_inner());
+                if parsed.len() > 256 {
+                    parsed.clear();
+                }
+                parsed.insert(key, model.clone());
+                model
+            }
+        };
         Ok(Loaded { stored, model })
     }
 
@@ -294,13 +391,24 @@ impl ScoringApi {
     /// The snapshot as the assessment crate wants it, and its revision.
     async fn snapshot(&self) -> ServiceResult<(Arc<DataSnapshot>, Revision)> {
         let s = self.data.snapshot().await?;
-        Ok((
-            Arc::new(DataSnapshot::from_records(s.records.iter().cloned())),
-            Revision {
-                instance: s.instance.clone(),
-                number: s.revision,
-            },
-        ))
+        let rev = Revision {
+            instance: s.instance.clone(),
+            number: s.revision,
+        };
+        if let Some((seen, data)) = self
+            .prepared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            if *seen == rev {
+                return Ok((data.clone(), rev));
+            }
+        }
+        let data = Arc::new(DataSnapshot::from_records(s.records.iter().cloned()));
+        *self.prepared.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((rev.clone(), data.clone()));
+        Ok((data, rev))
     }
 }
 
@@ -310,6 +418,12 @@ impl ScoringService for ScoringApi {
         &self,
         req: Request<pb::CreateModelRequest>,
     ) -> RpcResult<pb::CreateModelResponse> {
+        // Models and rulebooks apply to every region: admins and unscoped editors.
+        if let Err(e) =
+            govlens_kit::auth::principal_of(&req).and_then(|p| p.check_global_write("models"))
+        {
+            return Err(e.into());
+        }
         let req = req.into_inner();
         respond(
             async {
@@ -346,6 +460,7 @@ impl ScoringService for ScoringApi {
         respond(
             async {
                 self.ensure_ready()?;
+                govlens_versioned::check_document_id("model_id", &req.model_id)?;
                 if req.version < 0 {
                     return Err(ServiceError::invalid_field(
                         "version",
@@ -370,6 +485,10 @@ impl ScoringService for ScoringApi {
         respond(
             async {
                 self.ensure_ready()?;
+                // A page token is the last model id of the previous page.
+                if !req.page_token.is_empty() {
+                    govlens_versioned::check_document_id("page_token", &req.page_token)?;
+                }
                 let (models, next_page_token) =
                     self.models.page(req.page_size, &req.page_token).await?;
                 Ok(pb::ListModelsResponse {
@@ -596,7 +715,8 @@ impl ScoringService for ScoringApi {
             Ok((loaded, inputs, config, revision, draws))
         }
         .await;
-        let (loaded, inputs, config, revision, draws) = prepared.map_err(Status::from)?;
+        let (loaded, inputs, config, revision, draws) =
+            prepared.map_err(|e| Status::from(bounded(e)))?;
         let (tx, rx) = tokio::sync::mpsc::channel(4);
         tokio::spawn(async move {
             let progress = |done: usize| {

@@ -47,7 +47,28 @@ pub fn inject_current(metadata: &mut tonic::metadata::MetadataMap) {
     });
 }
 
-/// Client interceptor that passes the caller's trace on.
+/// This process's credentials for its upstream calls (the service token), set once
+/// at start: every upstream call of a service is made as that service.
+static SERVICE_CREDENTIALS: std::sync::OnceLock<
+    tonic::metadata::MetadataValue<tonic::metadata::Ascii>,
+> = std::sync::OnceLock::new();
+
+/// Makes every upstream call of this process carry `token` as bearer credentials.
+/// Later calls with another token are refused: one process, one identity.
+pub fn set_service_credentials(token: &str) -> anyhow::Result<()> {
+    let value: tonic::metadata::MetadataValue<tonic::metadata::Ascii> = format!("Bearer {token}")
+        .parse()
+        .map_err(|_| anyhow::anyhow!("the service token is not valid in a header"))?;
+    let stored = SERVICE_CREDENTIALS.get_or_init(|| value.clone());
+    anyhow::ensure!(
+        *stored == value,
+        "this process already calls its upstreams with another service token"
+    );
+    Ok(())
+}
+
+/// Client interceptor that passes the caller's trace on, and this service's
+/// credentials when it has any.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct InjectTraceContext;
 
@@ -57,11 +78,16 @@ impl tonic::service::Interceptor for InjectTraceContext {
         mut request: tonic::Request<()>,
     ) -> Result<tonic::Request<()>, tonic::Status> {
         inject_current(request.metadata_mut());
+        if let Some(value) = SERVICE_CREDENTIALS.get() {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
         Ok(request)
     }
 }
 
-/// A channel whose calls carry the caller's trace context.
+/// A channel whose calls carry the caller's trace context (and credentials).
 pub type TracedChannel = InterceptedService<Channel, InjectTraceContext>;
 
 /// Wraps `channel` so its calls carry trace context.

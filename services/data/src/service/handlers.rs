@@ -6,15 +6,17 @@ use std::pin::Pin;
 
 use govlens_dataset::convert::*;
 use govlens_dataset::records::*;
+use govlens_kit::auth::{principal_of, Role};
 use govlens_kit::{FieldViolation, ServiceError, ServiceResult};
 use govlens_proto::data::v1::{self as pb, data_service_server::DataService};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, Condition};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tonic::{Request, Response, Status, Streaming};
 
 use super::support::*;
 use super::DataApi;
 use crate::entities::*;
+use crate::store::db_error;
 use crate::store::import::{record_violation, BatchItem, Counts};
 use crate::store::kinds::*;
 use crate::store::query::{platform_codes_under, region_codes_under, subtree_prefix};
@@ -25,11 +27,17 @@ type RpcResult<T> = Result<Response<T>, Status>;
 pub const MAX_IMPORT_BATCH: usize = 50_000;
 
 fn respond<T>(result: ServiceResult<T>) -> RpcResult<T> {
-    result.map(Response::new).map_err(Status::from)
+    result
+        .map(Response::new)
+        .map_err(|e| Status::from(bounded(e)))
 }
 
 fn date_filter(field: &str, value: &str) -> ServiceResult<()> {
-    if value.is_empty() || chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d").is_ok() {
+    // Exactly YYYY-MM-DD: the filter compares dates as text, so "2023-1-1" (which
+    // chrono reads) would select the wrong observations.
+    let well_formed =
+        value.len() == 10 && chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d").is_ok();
+    if value.is_empty() || well_formed {
         Ok(())
     } else {
         Err(ServiceError::invalid_field(
@@ -1753,5 +1761,107 @@ impl DataService for DataApi {
             }
             .await,
         )
+    }
+
+    async fn introspect_token(
+        &self,
+        req: Request<pb::IntrospectTokenRequest>,
+    ) -> RpcResult<pb::IntrospectTokenResponse> {
+        let caller = principal_of(&req);
+        let req = req.into_inner();
+        respond(
+            async {
+                caller?.check_service("check tokens")?;
+                self.ensure_ready()?;
+                match crate::tokens::authenticate(self.conn(), &req.token).await {
+                    Ok(p) => Ok(pb::IntrospectTokenResponse {
+                        active: true,
+                        subject: p.subject,
+                        role: role_to_pb(p.role) as i32,
+                        scope_region_code: p.scope.unwrap_or_default(),
+                        token_id: p.token_id.unwrap_or_default(),
+                    }),
+                    Err(ServiceError::Unauthenticated(_)) => {
+                        Ok(pb::IntrospectTokenResponse::default())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            .await,
+        )
+    }
+
+    async fn list_audit_events(
+        &self,
+        req: Request<pb::ListAuditEventsRequest>,
+    ) -> RpcResult<pb::ListAuditEventsResponse> {
+        let caller = principal_of(&req);
+        let req = req.into_inner();
+        respond(
+            async {
+                caller?.check_admin("read the audit log")?;
+                self.ensure_ready()?;
+                let fp = filter_fingerprint(&req, |r| {
+                    r.page_token.clear();
+                    r.page_size = 0;
+                });
+                let (before, limit) = paging(&req.page_token, req.page_size, &fp)?;
+                // No control character (a NUL byte) may reach the database.
+                filter_codes(&[("subject", &req.subject), ("resource", &req.resource)])?;
+                let mut cond = Condition::all();
+                if before > 0 {
+                    cond = cond.add(audit_event::Column::Id.lt(before));
+                }
+                if !req.subject.is_empty() {
+                    cond = cond.add(audit_event::Column::Subject.eq(req.subject.as_str()));
+                }
+                if !req.resource.is_empty() {
+                    cond = cond.add(audit_event::Column::Resource.eq(req.resource.as_str()));
+                }
+                let mut rows = audit_event::Entity::find()
+                    .filter(cond)
+                    .order_by_desc(audit_event::Column::Id)
+                    .limit(limit + 1)
+                    .all(self.conn())
+                    .await
+                    .map_err(db_error)?;
+                let more = rows.len() as u64 > limit;
+                rows.truncate(limit as usize);
+                let next = if more {
+                    rows.last().map(|m| m.id)
+                } else {
+                    None
+                };
+                Ok(pb::ListAuditEventsResponse {
+                    audit_events: rows.into_iter().map(audit_to_pb).collect(),
+                    next_page_token: next_page_token(next, &fp),
+                })
+            }
+            .await,
+        )
+    }
+}
+
+fn role_to_pb(role: Role) -> pb::Role {
+    match role {
+        Role::Reader => pb::Role::Reader,
+        Role::Editor => pb::Role::Editor,
+        Role::Admin => pb::Role::Admin,
+        Role::Service => pb::Role::Service,
+    }
+}
+
+fn audit_to_pb(m: audit_event::Model) -> pb::AuditEvent {
+    pb::AuditEvent {
+        id: m.id,
+        time: m.at,
+        subject: m.subject,
+        token_id: m.token_id.unwrap_or_default(),
+        role: Role::parse(&m.role).map(role_to_pb).unwrap_or_default() as i32,
+        action: m.action,
+        resource: m.resource,
+        key: m.resource_key,
+        request_id: m.request_id,
+        revision: m.revision,
     }
 }

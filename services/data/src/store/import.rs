@@ -9,7 +9,10 @@ use govlens_kit::{FieldViolation, ServiceError, ServiceResult};
 use sea_orm::{DatabaseTransaction, EntityTrait, QueryOrder, TransactionTrait};
 
 use super::kinds::*;
-use super::{bump_revision, check_references, db_error, upsert, upsert_region, Outcome, Store};
+use super::{
+    bump_revision, check_references, db_error, find, upsert, upsert_region, Outcome, Store,
+};
+use crate::access::{anchors, authorize, current_actor, Audit};
 use crate::entities::region;
 
 /// A record of a batch with its position and origin, for error messages.
@@ -233,6 +236,75 @@ async fn apply_any(
     Ok(result)
 }
 
+/// The references of any record.
+pub fn references_of(record: &AnyRecord) -> Vec<Reference> {
+    match record {
+        AnyRecord::Region(r) => Regions::references(r),
+        AnyRecord::Population(r) => Populations::references(r),
+        AnyRecord::Channel(r) => Channels::references(r),
+        AnyRecord::Platform(r) => Platforms::references(r),
+        AnyRecord::ServiceFunction(r) => ServiceFunctions::references(r),
+        AnyRecord::PlatformFunction(r) => PlatformFunctions::references(r),
+        AnyRecord::Indicator(r) => Indicators::references(r),
+        AnyRecord::PolicyDocument(r) => PolicyDocuments::references(r),
+        AnyRecord::Observation(r) => Observations::references(r),
+        AnyRecord::IndicatorValue(r) => IndicatorValues::references(r),
+        AnyRecord::ReportedAggregate(r) => ReportedAggregates::references(r),
+    }
+}
+
+async fn stored<K: StoredKind>(
+    tx: &DatabaseTransaction,
+    r: &K::Record,
+) -> ServiceResult<Option<AnyRecord>> {
+    Ok(find::<K, _>(tx, K::natural_key(r))
+        .await
+        .map_err(db_error)?
+        .map(|m| K::wrap(K::to_record(m))))
+}
+
+/// The stored record with the same natural key, if any (what an import overwrites).
+async fn stored_of(
+    tx: &DatabaseTransaction,
+    record: &AnyRecord,
+) -> ServiceResult<Option<AnyRecord>> {
+    match record {
+        AnyRecord::Region(r) => stored::<Regions>(tx, r).await,
+        AnyRecord::Population(r) => stored::<Populations>(tx, r).await,
+        AnyRecord::Channel(r) => stored::<Channels>(tx, r).await,
+        AnyRecord::Platform(r) => stored::<Platforms>(tx, r).await,
+        AnyRecord::ServiceFunction(r) => stored::<ServiceFunctions>(tx, r).await,
+        AnyRecord::PlatformFunction(r) => stored::<PlatformFunctions>(tx, r).await,
+        AnyRecord::Indicator(r) => stored::<Indicators>(tx, r).await,
+        AnyRecord::PolicyDocument(r) => stored::<PolicyDocuments>(tx, r).await,
+        AnyRecord::Observation(r) => stored::<Observations>(tx, r).await,
+        AnyRecord::IndicatorValue(r) => stored::<IndicatorValues>(tx, r).await,
+        AnyRecord::ReportedAggregate(r) => stored::<ReportedAggregates>(tx, r).await,
+    }
+}
+
+/// Checks the caller may write `record` where it is now (if stored) and, after the
+/// write, where it will be.
+async fn authorize_item(
+    tx: &DatabaseTransaction,
+    record: &AnyRecord,
+    after_write: bool,
+) -> ServiceResult<()> {
+    let what = format!("{}s", record.kind().as_str().replace('_', " "));
+    if after_write {
+        return authorize(tx, &anchors(record), &what).await;
+    }
+    // Skipped for admins and unscoped editors, who may write anywhere: a 1M-row import
+    // should not pay a lookup per row for nothing.
+    if current_actor()?.principal.scope.is_none() {
+        return Ok(());
+    }
+    match stored_of(tx, record).await? {
+        Some(before) => authorize(tx, &anchors(&before), &what).await,
+        None => Ok(()),
+    }
+}
+
 fn own_target(record: &AnyRecord) -> Option<(RefTarget, String)> {
     match record {
         AnyRecord::Region(r) => Some((RefTarget::Region, r.code.clone())),
@@ -263,8 +335,13 @@ impl Store {
         let mut violations = Vec::new();
         for item in &items {
             let kind = item.record.kind();
+            let at = |e: ServiceError| annotate_denial(e, item.index, kind);
+            authorize_item(&tx, &item.record, false).await.map_err(at)?;
             match apply_any(&tx, &item.record, &mut known).await? {
-                Ok(outcome) => counts.entry(kind).or_default().add(outcome),
+                Ok(outcome) => {
+                    authorize_item(&tx, &item.record, true).await.map_err(at)?;
+                    counts.entry(kind).or_default().add(outcome)
+                }
                 Err(vs) => violations.extend(vs.into_iter().map(|v| {
                     record_violation(
                         item.index,
@@ -282,7 +359,27 @@ impl Store {
         }
         let changed = counts.values().any(|c| c.created + c.updated > 0);
         let revision = if changed {
-            bump_revision(&tx).await.map_err(db_error)?
+            let revision = bump_revision(&tx).await.map_err(db_error)?;
+            let summary: Vec<String> = counts
+                .iter()
+                .map(|(kind, c)| {
+                    format!(
+                        "{}: {} created, {} updated, {} unchanged",
+                        kind.as_str(),
+                        c.created,
+                        c.updated,
+                        c.unchanged
+                    )
+                })
+                .collect();
+            let audit = Audit {
+                action: "import",
+                resource: "records",
+                key: format!("{total} records; {}", summary.join("; ")),
+                request_id: None,
+            };
+            crate::access::record(&tx, audit, revision).await?;
+            revision
         } else {
             super::current_revision(&tx).await.map_err(db_error)?
         };
@@ -354,6 +451,17 @@ async fn collect<K: StoredKind>(
         }
     }
     Ok(())
+}
+
+/// A denial names the record it is about.
+fn annotate_denial(e: ServiceError, index: usize, kind: ResourceKind) -> ServiceError {
+    match e {
+        ServiceError::PermissionDenied(message) => ServiceError::PermissionDenied(format!(
+            "records[{index}] ({}): {message}",
+            kind.as_str()
+        )),
+        other => other,
+    }
 }
 
 fn invalid_batch(total: usize, violations: Vec<FieldViolation>) -> ServiceError {

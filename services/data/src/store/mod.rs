@@ -14,7 +14,8 @@ use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectOptions, ConnectionTrait, Database,
     DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RuntimeErr, Set, SqlErr,
+    TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -37,13 +38,33 @@ pub fn db_error(err: DbErr) -> ServiceError {
         Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
             ServiceError::precondition("the record is referenced by other records")
         }
-        _ => match &err {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
-                tracing::warn!(error = %err, "database unavailable");
-                ServiceError::Unavailable("the database is unavailable; retry later".into())
-            }
-            _ => ServiceError::internal(err),
-        },
+        _ if database_unreachable(&err) => {
+            tracing::warn!(error = %err, "database unavailable");
+            ServiceError::Unavailable("the database is unavailable; retry later".into())
+        }
+        _ => ServiceError::internal(err),
+    }
+}
+
+/// Whether an error means the database went away (not that the statement was wrong):
+/// no connection, a connection cut (I/O, protocol), the pool closed, or the server
+/// shutting down or refusing connections (SQLSTATE classes 08 and 57P01-57P03).
+fn database_unreachable(err: &DbErr) -> bool {
+    let sqlx = match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
+        DbErr::Query(RuntimeErr::SqlxError(e)) | DbErr::Exec(RuntimeErr::SqlxError(e)) => e,
+        _ => return false,
+    };
+    match sqlx.as_ref() {
+        sea_orm::sqlx::Error::Io(_)
+        | sea_orm::sqlx::Error::Protocol(_)
+        | sea_orm::sqlx::Error::PoolTimedOut
+        | sea_orm::sqlx::Error::PoolClosed
+        | sea_orm::sqlx::Error::WorkerCrashed => true,
+        sea_orm::sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
     }
 }
 
@@ -53,8 +74,10 @@ impl Store {
     pub async fn connect(url: &str) -> anyhow::Result<Store> {
         let mut opts = ConnectOptions::new(url.to_string());
         opts.sqlx_logging(false)
-            .connect_timeout(Duration::from_secs(5))
-            .acquire_timeout(Duration::from_secs(10));
+            .connect_timeout(Duration::from_secs(2))
+            // While the database is down, calls answer UNAVAILABLE within ~3 s
+            // rather than waiting out a long pool timeout.
+            .acquire_timeout(Duration::from_secs(3));
         if url.starts_with("sqlite") {
             opts.max_connections(1).min_connections(1);
         } else {
@@ -446,7 +469,21 @@ pub async fn region_path<C: ConnectionTrait>(
             ),
         ));
     }
-    Ok(format!("{}{}/", parent.path, r.code))
+    let path = format!("{}{}/", parent.path, r.code);
+    check_depth(&path)?;
+    Ok(path)
+}
+
+/// INVALID_ARGUMENT on `parent_code` when a region at `path` would be too deep.
+fn check_depth(path: &str) -> ServiceResult<()> {
+    use govlens_dataset::validate::{path_depth, MAX_REGION_DEPTH};
+    if path_depth(path) > MAX_REGION_DEPTH {
+        return Err(ServiceError::invalid_field(
+            "parent_code",
+            format!("the region hierarchy would be deeper than {MAX_REGION_DEPTH} levels"),
+        ));
+    }
+    Ok(())
 }
 
 /// Upserts a region, moving its whole subtree when its parent changes.
@@ -463,7 +500,7 @@ pub async fn upsert_region<C: ConnectionTrait>(
         .await
         .map_err(db_error)?;
     if let Some(old) = old.filter(|o| o.path != path) {
-        move_subtree(c, &old.path, &path).await.map_err(db_error)?;
+        move_subtree(c, &old.path, &path).await?;
     }
     Ok((outcome, model))
 }
@@ -472,17 +509,24 @@ async fn move_subtree<C: ConnectionTrait>(
     c: &C,
     old_prefix: &str,
     new_prefix: &str,
-) -> Result<(), DbErr> {
+) -> ServiceResult<()> {
     let descendants = region::Entity::find()
         .filter(starts_with(region::Column::Path, old_prefix))
         .filter(region::Column::Path.ne(old_prefix))
         .all(c)
-        .await?;
-    for d in descendants {
-        let moved = format!("{new_prefix}{}", &d.path[old_prefix.len()..]);
+        .await
+        .map_err(db_error)?;
+    let moved: Vec<String> = descendants
+        .iter()
+        .map(|d| format!("{new_prefix}{}", &d.path[old_prefix.len()..]))
+        .collect();
+    for path in &moved {
+        check_depth(path)?;
+    }
+    for (d, path) in descendants.into_iter().zip(moved) {
         let mut active = d.into_active_model();
-        active.path = Set(moved);
-        active.update(c).await?;
+        active.path = Set(path);
+        active.update(c).await.map_err(db_error)?;
     }
     Ok(())
 }

@@ -12,7 +12,38 @@ use super::write::{
     commit_write, ensure_key_free, ensure_references, insert, remember_request, replay_request,
 };
 use super::{db_error, ensure_unreferenced, find_by_code, region_path, upsert_region, Store};
+use crate::access::{anchors, anchors_of_model, authorize, Audit};
 use crate::entities::{population, region};
+
+const REGIONS: &str = "top-level regions";
+
+fn audit<'a>(action: &'a str, r: &RegionRecord, request_id: Option<&'a str>) -> Audit<'a> {
+    Audit {
+        action,
+        resource: "region",
+        key: r.code.clone(),
+        request_id,
+    }
+}
+
+/// Violations of the region record (`parent_code`) as fields of the request (`region.parent_code`).
+fn in_region(e: ServiceError) -> ServiceError {
+    match e {
+        ServiceError::InvalidArgument {
+            message,
+            violations,
+        } => ServiceError::InvalidArgument {
+            message,
+            violations: violations
+                .into_iter()
+                .map(|v| {
+                    govlens_kit::FieldViolation::new(format!("region.{}", v.field), v.description)
+                })
+                .collect(),
+        },
+        other => other,
+    }
+}
 
 async fn replace_populations(
     tx: &DatabaseTransaction,
@@ -81,12 +112,16 @@ impl Store {
             return Ok((model, revision));
         }
         ensure_references::<Regions>(&tx, r).await?;
+        authorize(&tx, &anchors(&Regions::wrap(r.clone())), REGIONS).await?;
         ensure_key_free::<Regions>(&tx, r, None).await?;
-        let path = region_path(&tx, r).await?;
+        let path = region_path(&tx, r).await.map_err(in_region)?;
         let model = insert::<Regions>(&tx, r, |a| a.path = Set(path)).await?;
         replace_populations(&tx, &r.code, populations).await?;
         remember_request(&tx, request_id, Regions::KIND.as_str(), model.id).await?;
-        Ok((model, commit_write(tx).await?))
+        Ok((
+            model,
+            commit_write(tx, audit("create", r, Some(request_id))).await?,
+        ))
     }
 
     /// Updates a region (its subtree follows a new parent); `populations`, when given,
@@ -97,36 +132,20 @@ impl Store {
         populations: Option<&[PopulationRecord]>,
     ) -> ServiceResult<(region::Model, i64)> {
         let tx = self.begin().await?;
-        if find_by_code::<Regions, _>(&tx, &r.code)
+        let Some(existing) = find_by_code::<Regions, _>(&tx, &r.code)
             .await
             .map_err(db_error)?
-            .is_none()
-        {
+        else {
             return Err(ServiceError::not_found("region", &r.code));
-        }
+        };
+        authorize(&tx, &anchors_of_model::<Regions>(&existing), REGIONS).await?;
         ensure_references::<Regions>(&tx, r).await?;
-        let (_, model) = upsert_region(&tx, r).await.map_err(|e| match e {
-            ServiceError::InvalidArgument {
-                message,
-                violations,
-            } => ServiceError::InvalidArgument {
-                message,
-                violations: violations
-                    .into_iter()
-                    .map(|v| {
-                        govlens_kit::FieldViolation::new(
-                            format!("region.{}", v.field),
-                            v.description,
-                        )
-                    })
-                    .collect(),
-            },
-            other => other,
-        })?;
+        let (_, model) = upsert_region(&tx, r).await.map_err(in_region)?;
         if let Some(populations) = populations {
             replace_populations(&tx, &r.code, populations).await?;
         }
-        Ok((model, commit_write(tx).await?))
+        authorize(&tx, &anchors(&Regions::wrap(r.clone())), REGIONS).await?;
+        Ok((model, commit_write(tx, audit("update", r, None)).await?))
     }
 
     pub async fn delete_region(&self, code: &str) -> ServiceResult<i64> {
@@ -135,6 +154,7 @@ impl Store {
             .await
             .map_err(db_error)?
             .ok_or_else(|| ServiceError::not_found("region", code))?;
+        authorize(&tx, &anchors_of_model::<Regions>(&model), REGIONS).await?;
         ensure_unreferenced(&tx, RefTarget::Region, code).await?;
         population::Entity::delete_many()
             .filter(population::Column::RegionCode.eq(code))
@@ -144,6 +164,7 @@ impl Store {
         super::delete_by_id::<Regions, _>(&tx, model.id)
             .await
             .map_err(db_error)?;
-        commit_write(tx).await
+        let record = Regions::to_record(model);
+        commit_write(tx, audit("delete", &record, None)).await
     }
 }

@@ -9,6 +9,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, Q
 use super::import::field_name;
 use super::kinds::*;
 use super::{bump_revision, check_references, db_error, find, find_by_id, Store};
+use crate::access::{anchors, anchors_of_model, authorize, Audit};
 use crate::entities::create_request;
 
 /// The resource a repeated request id created, if this id was seen before.
@@ -18,6 +19,13 @@ pub async fn replay_request<K: StoredKind>(
 ) -> ServiceResult<Option<K::Model>> {
     if request_id.is_empty() {
         return Ok(None);
+    }
+    // Checked before it is looked up: PostgreSQL refuses text with a NUL byte.
+    if request_id.chars().count() > 128 || request_id.chars().any(char::is_control) {
+        return Err(ServiceError::invalid_field(
+            "request_id",
+            "must be at most 128 characters, without control characters",
+        ));
     }
     let Some(seen) = create_request::Entity::find()
         .filter(create_request::Column::RequestId.eq(request_id))
@@ -127,11 +135,30 @@ pub async fn insert<K: StoredKind>(
     active.insert(tx).await.map_err(db_error)
 }
 
-/// Advances the revision and commits.
-pub async fn commit_write(tx: DatabaseTransaction) -> ServiceResult<i64> {
+/// Advances the revision, records the write in the audit log, and commits.
+pub async fn commit_write(tx: DatabaseTransaction, audit: Audit<'_>) -> ServiceResult<i64> {
     let revision = bump_revision(&tx).await.map_err(db_error)?;
+    crate::access::record(&tx, audit, revision).await?;
     tx.commit().await.map_err(db_error)?;
     Ok(revision)
+}
+
+/// What the caller may be denied: "platforms", "observations", ...
+fn plural<K: StoredKind>() -> String {
+    format!("{}s", K::NOUN)
+}
+
+fn audit<'a, K: StoredKind>(
+    action: &'a str,
+    key: String,
+    request_id: Option<&'a str>,
+) -> Audit<'a> {
+    Audit {
+        action,
+        resource: K::NOUN,
+        key,
+        request_id,
+    }
 }
 
 impl Store {
@@ -180,10 +207,12 @@ impl Store {
             return Ok((model, revision));
         }
         ensure_references::<K>(&tx, r).await?;
+        authorize(&tx, &anchors(&K::wrap(r.clone())), &plural::<K>()).await?;
         ensure_key_free::<K>(&tx, r, None).await?;
         let model = insert::<K>(&tx, r, |_| {}).await?;
         remember_request(&tx, request_id, K::KIND.as_str(), K::id(&model)).await?;
-        Ok((model, commit_write(tx).await?))
+        let audit = audit::<K>("create", K::key_text(r), Some(request_id));
+        Ok((model, commit_write(tx, audit).await?))
     }
 
     /// Replaces the row `existing_id` with the record.
@@ -197,12 +226,15 @@ impl Store {
             .await
             .map_err(db_error)?
             .ok_or_else(|| ServiceError::not_found(K::NOUN, existing_id.to_string()))?;
+        authorize(&tx, &anchors_of_model::<K>(&existing), &plural::<K>()).await?;
         ensure_references::<K>(&tx, r).await?;
         ensure_key_free::<K>(&tx, r, Some(existing_id)).await?;
         let model = super::replace::<K, _>(&tx, existing, r, |_| {})
             .await
             .map_err(db_error)?;
-        Ok((model, commit_write(tx).await?))
+        authorize(&tx, &anchors(&K::wrap(r.clone())), &plural::<K>()).await?;
+        let audit = audit::<K>("update", K::key_text(r), None);
+        Ok((model, commit_write(tx, audit).await?))
     }
 
     /// Deletes the row `id`, first checking that nothing refers to `code` as `target`.
@@ -212,6 +244,11 @@ impl Store {
         referenced_as: Option<(RefTarget, &str)>,
     ) -> ServiceResult<i64> {
         let tx = self.begin().await?;
+        let existing = find_by_id::<K, _>(&tx, id)
+            .await
+            .map_err(db_error)?
+            .ok_or_else(|| ServiceError::not_found(K::NOUN, id.to_string()))?;
+        authorize(&tx, &anchors_of_model::<K>(&existing), &plural::<K>()).await?;
         if let Some((target, code)) = referenced_as {
             super::ensure_unreferenced(&tx, target, code).await?;
         }
@@ -222,6 +259,7 @@ impl Store {
         {
             return Err(ServiceError::not_found(K::NOUN, id.to_string()));
         }
-        commit_write(tx).await
+        let key = K::key_text(&K::to_record(existing));
+        commit_write(tx, audit::<K>("delete", key, None)).await
     }
 }
