@@ -108,10 +108,7 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(component.service())
-        .serve_with_incoming_shutdown(
-            tokio_stream::wrappers::TcpListenerStream::new(listener),
-            stop_accepting,
-        );
+        .serve_with_incoming_shutdown(govlens_kit::grpc::incoming(listener), stop_accepting);
     let server = tokio::spawn(server);
 
     let watchdog = component.start(health_state.clone()).await?;

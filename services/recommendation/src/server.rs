@@ -144,10 +144,7 @@ pub async fn serve(
         .add_service(reflection_v1alpha)
         // Upstream calls get at most the time left on the caller's deadline.
         .add_service(crate::upstream::CallerDeadline::new(component.service()))
-        .serve_with_incoming_shutdown(
-            tokio_stream::wrappers::TcpListenerStream::new(listener),
-            stop_accepting,
-        );
+        .serve_with_incoming_shutdown(govlens_kit::grpc::incoming(listener), stop_accepting);
     let server = tokio::spawn(server);
     let watchdog = component.start(health_state, true).await?;
     let result = drain.wait(server).await;
