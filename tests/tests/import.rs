@@ -16,6 +16,11 @@ on_both_backends!(
     reimporting_a_changed_record_updates_it,
     malformed_records_are_refused,
     a_region_record_with_populations_is_refused_naming_the_field,
+    a_large_batch_is_created_then_found_unchanged_then_updated,
+    a_batch_mixing_new_and_stored_rows_counts_each,
+    a_dangling_reference_deep_in_a_large_batch_writes_nothing,
+    a_scoped_editor_is_denied_at_the_first_record_outside_the_scope,
+    text_and_numbers_of_a_bulk_import_are_stored_exactly,
 );
 
 /// Rows per file of the paper's bundle (datasets/paper/README.md).
@@ -477,4 +482,340 @@ async fn a_region_record_with_populations_is_refused_naming_the_field(db: TestDb
     }
     let status = expect_code(srv.import(vec![vec![record]]).await, Code::InvalidArgument);
     assert_violation_with_origin(&status, "records[0].region.populations", &origin);
+}
+
+/// More observations than one multi-row INSERT holds.
+const LARGE: usize = 12_000;
+
+/// `n` new observations (distinct dates from 1950 on), copies of the paper's sixth
+/// observation (a rating), each with its own origin.
+fn many_observations(n: usize) -> Vec<pb::Record> {
+    let records = paper_pb();
+    let (index, _) = nth_observation(&records, 5);
+    let dates = (1950..2100)
+        .flat_map(|y| (1..=12).flat_map(move |m| (1..=28).map(move |d| (y, m, d))))
+        .take(n);
+    dates
+        .enumerate()
+        .map(|(i, (y, m, d))| {
+            let mut r = records[index].clone();
+            let o = observation_mut(&mut r);
+            o.observed_on = format!("{y:04}-{m:02}-{d:02}");
+            o.value_as_printed = "4.0points".into();
+            r.origin = format!("many.csv:{}", i + 2);
+            r
+        })
+        .collect()
+}
+
+/// The values of the stored observations of `many_observations`, by date.
+async fn many_values(srv: &TestServer) -> BTreeMap<String, Option<f64>> {
+    srv.export_records()
+        .await
+        .into_iter()
+        .filter_map(|r| match r {
+            govlens_dataset::AnyRecord::Observation(o) if o.observed_on.as_str() < "2000" => {
+                Some((o.observed_on, o.value))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+async fn a_large_batch_is_created_then_found_unchanged_then_updated(db: TestDb) {
+    let srv = TestServer::start(&db).await;
+    srv.load_paper().await;
+    let rev = srv.revision().await;
+    let batch = many_observations(LARGE);
+    let n = LARGE as i64;
+
+    let first = srv.import(vec![batch.clone()]).await.expect("first import");
+    assert_eq!(counts(&first)["observations"], (n, 0, 0));
+    assert!(first.revision > rev);
+    let values = many_values(&srv).await;
+    assert_eq!(values.len(), LARGE);
+    assert!(
+        values.values().all(|v| *v == Some(4.0)),
+        "every value stored"
+    );
+
+    let again = srv.import(vec![batch.clone()]).await.expect("re-import");
+    assert_eq!(counts(&again)["observations"], (0, 0, n));
+    assert_eq!(again.revision, first.revision, "nothing changed");
+    assert_eq!(srv.revision().await, first.revision);
+
+    // Seven changed values, spread over the batch (and over insert statements).
+    let changed = [0, 1, 2_999, 3_000, 6_001, 9_999, LARGE - 1];
+    let mut batch = batch;
+    for &i in &changed {
+        observation_mut(&mut batch[i]).value_as_printed = "3.5points".into();
+    }
+    let third = srv
+        .import(vec![batch.clone()])
+        .await
+        .expect("changed import");
+    assert_eq!(
+        counts(&third)["observations"],
+        (0, changed.len() as i64, n - changed.len() as i64)
+    );
+    assert!(third.revision > first.revision);
+    let values = many_values(&srv).await;
+    assert_eq!(values.len(), LARGE);
+    for (i, r) in batch.iter().enumerate() {
+        let Some(Kind::Observation(o)) = &r.kind else {
+            unreachable!()
+        };
+        let expected = if changed.contains(&i) { 3.5 } else { 4.0 };
+        assert_eq!(values[&o.observed_on], Some(expected), "row {i}");
+    }
+}
+
+async fn a_batch_mixing_new_and_stored_rows_counts_each(db: TestDb) {
+    let srv = TestServer::start(&db).await;
+    srv.load_paper().await;
+    let mut batch = many_observations(LARGE);
+    // Every other row first, so that stored and new rows alternate in the next batch.
+    let half: Vec<pb::Record> = batch.iter().step_by(2).cloned().collect();
+    let stored = half.len() as i64;
+    let first = srv.import(vec![half]).await.expect("first half");
+    assert_eq!(counts(&first)["observations"], (stored, 0, 0));
+
+    // Three stored rows change; the paper's own rows come along unchanged.
+    for i in [0, 4_000, 11_998] {
+        observation_mut(&mut batch[i]).value_as_printed = "2.5points".into();
+    }
+    let paper = paper_pb();
+    let paper_observations = paper
+        .iter()
+        .filter(|r| matches!(r.kind, Some(Kind::Observation(_))))
+        .count() as i64;
+    batch.extend(paper);
+    let mixed = srv.import(vec![batch]).await.expect("mixed import");
+    let c = counts(&mixed);
+    assert_eq!(
+        c["observations"],
+        (LARGE as i64 - stored, 3, stored - 3 + paper_observations)
+    );
+    assert_eq!(c["platforms"], (0, 0, 9));
+    let values = many_values(&srv).await;
+    assert_eq!(values.len(), LARGE);
+    assert_eq!(
+        values.values().filter(|v| **v == Some(2.5)).count(),
+        3,
+        "the three changed rows were updated"
+    );
+}
+
+async fn a_dangling_reference_deep_in_a_large_batch_writes_nothing(db: TestDb) {
+    let srv = TestServer::start(&db).await;
+    srv.load_paper().await;
+    let export_before = srv.export(0).await;
+    let rev = srv.revision().await;
+    let mut batch = many_observations(LARGE);
+    let bad = 7_777;
+    let origin = batch[bad].origin.clone();
+    observation_mut(&mut batch[bad]).channel_code = "no-such-channel".into();
+    let status = expect_code(srv.import(vec![batch]).await, Code::InvalidArgument);
+    assert_violation_with_origin(
+        &status,
+        &format!("records[{bad}].observation.channel_code"),
+        &origin,
+    );
+    let violations = field_violations(&status);
+    assert_eq!(violations.len(), 1, "{violations:?}");
+    assert!(
+        violations[0]
+            .1
+            .contains("channel \"no-such-channel\" does not exist"),
+        "{violations:?}"
+    );
+    assert_eq!(srv.revision().await, rev);
+    assert_eq!(
+        srv.export(0).await,
+        export_before,
+        "a rejected batch changed data"
+    );
+}
+
+/// The store's import as an editor scoped to `scope`, with the batch's positions as
+/// record indexes.
+async fn import_as_scoped(
+    store: &govlens_data::store::Store,
+    scope: &str,
+    records: Vec<pb::Record>,
+) -> Result<govlens_data::store::import::BatchResult, govlens_kit::ServiceError> {
+    use govlens_data::access::{act_as, Actor};
+    use govlens_data::store::import::BatchItem;
+    use govlens_kit::auth::{Principal, Role};
+    let origins: Vec<String> = records.iter().map(|r| r.origin.clone()).collect();
+    let items = records_from_pb(records)
+        .into_iter()
+        .zip(origins)
+        .enumerate()
+        .map(|(index, (record, origin))| BatchItem {
+            index,
+            origin,
+            record,
+        })
+        .collect();
+    let actor = Actor {
+        principal: Principal {
+            subject: "scoped".into(),
+            role: Role::Editor,
+            scope: Some(scope.to_string()),
+            token_id: None,
+        },
+        request_id: "scoped-import".into(),
+    };
+    act_as(actor, store.import_batch(items)).await
+}
+
+fn with_platform(mut r: pb::Record, platform: &str) -> pb::Record {
+    observation_mut(&mut r).platform_code = platform.into();
+    r
+}
+
+async fn a_scoped_editor_is_denied_at_the_first_record_outside_the_scope(db: TestDb) {
+    let srv = TestServer::start(&db).await;
+    srv.load_paper().await;
+    let store = govlens_data::store::Store::connect(db.url())
+        .await
+        .expect("store");
+    let export_before = srv.export(0).await;
+    let rev = srv.revision().await;
+    // Guizhou's platform everywhere, but Sichuan's in two rows (and a dangling
+    // reference after them, which the denial outranks).
+    let mut batch: Vec<pb::Record> = many_observations(LARGE)
+        .into_iter()
+        .map(|r| with_platform(r, "duocaibao"))
+        .collect();
+    batch[9_001] = with_platform(batch[9_001].clone(), "tianfu-tongban");
+    batch[9_002] = with_platform(batch[9_002].clone(), "tianfu-tongban");
+    observation_mut(&mut batch[9_500]).channel_code = "no-such-channel".into();
+    let denied = import_as_scoped(&store, "cn-gz", batch.clone())
+        .await
+        .expect_err("a record outside the scope");
+    match &denied {
+        govlens_kit::ServiceError::PermissionDenied(m) => {
+            assert!(m.starts_with("records[9001] (observations)"), "{m}")
+        }
+        other => panic!("expected a denial, got {other:?}"),
+    }
+    assert_eq!(srv.revision().await, rev);
+    assert_eq!(srv.export(0).await, export_before, "a denied batch wrote");
+
+    // Inside the scope, the whole batch lands; the Sichuan editor may not overwrite it.
+    let inside: Vec<pb::Record> = batch[..9_000].to_vec();
+    let done = import_as_scoped(&store, "cn-gz", inside.clone())
+        .await
+        .expect("inside the scope");
+    assert_eq!(
+        done.counts[&govlens_dataset::records::ResourceKind::Observation],
+        govlens_data::store::import::Counts {
+            created: 9_000,
+            updated: 0,
+            unchanged: 0
+        }
+    );
+    let denied = import_as_scoped(&store, "cn-sc", inside)
+        .await
+        .expect_err("Guizhou's records for a Sichuan editor");
+    match &denied {
+        govlens_kit::ServiceError::PermissionDenied(m) => {
+            assert!(m.starts_with("records[0] (observations)"), "{m}")
+        }
+        other => panic!("expected a denial, got {other:?}"),
+    }
+
+    // A platform stored in Guizhou, moved to Sichuan by a Sichuan editor: refused where
+    // it is now (before the write), naming that record.
+    let platforms: Vec<pb::Record> = paper_pb()
+        .into_iter()
+        .filter(|r| matches!(r.kind, Some(Kind::Platform(_))))
+        .filter_map(|mut r| match r.kind.as_mut() {
+            Some(Kind::Platform(p)) if p.region_code == "cn-sc" || p.code == "guizhou-tong" => {
+                p.region_code = "cn-sc".into();
+                Some(r)
+            }
+            _ => None,
+        })
+        .collect();
+    let moved = platforms
+        .iter()
+        .position(|r| matches!(&r.kind, Some(Kind::Platform(p)) if p.code == "guizhou-tong"))
+        .expect("guizhou-tong");
+    let denied = import_as_scoped(&store, "cn-sc", platforms)
+        .await
+        .expect_err("moving a Guizhou platform");
+    match &denied {
+        govlens_kit::ServiceError::PermissionDenied(m) => {
+            assert!(
+                m.starts_with(&format!("records[{moved}] (platforms)")),
+                "{m}"
+            )
+        }
+        other => panic!("expected a denial, got {other:?}"),
+    }
+}
+
+/// Quotes, backslashes, braces, commas, "NULL", line breaks and non-ASCII text, and
+/// values whose shortest decimal form is long, read back exactly as sent.
+async fn text_and_numbers_of_a_bulk_import_are_stored_exactly(db: TestDb) {
+    let srv = TestServer::start(&db).await;
+    srv.load_paper().await;
+    let texts = [
+        r#"a "quoted", {braced} \back\slash"#,
+        "NULL",
+        "{}",
+        ",",
+        "\"",
+        "\\",
+        "multi\nline\ttab",
+        "贵州 ✓ 'single'",
+        "",
+    ];
+    let values = [
+        0.1 + 0.2,
+        4.999_999_999_999_999,
+        1e-300,
+        std::f64::consts::E,
+        0.0,
+    ];
+    let mut batch = many_observations(100);
+    for (i, r) in batch.iter_mut().enumerate() {
+        let o = observation_mut(r);
+        o.value_as_printed = String::new();
+        o.value = values[i % values.len()];
+        let source = o.source.get_or_insert_with(Default::default);
+        source.row = texts[i % texts.len()].to_string();
+        source.column = texts[(i + 3) % texts.len()].to_string();
+    }
+    let done = srv.import(vec![batch.clone()]).await.expect("import");
+    assert_eq!(counts(&done)["observations"], (100, 0, 0));
+    let stored: BTreeMap<String, (Option<f64>, String, String)> = srv
+        .export_records()
+        .await
+        .into_iter()
+        .filter_map(|r| match r {
+            govlens_dataset::AnyRecord::Observation(o) if o.observed_on.as_str() < "2000" => {
+                Some((o.observed_on, (o.value, o.source_row, o.source_column)))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(stored.len(), 100);
+    for (i, r) in batch.iter().enumerate() {
+        let Some(Kind::Observation(o)) = &r.kind else {
+            unreachable!()
+        };
+        let source = o.source.clone().unwrap_or_default();
+        assert_eq!(
+            stored[&o.observed_on],
+            (Some(o.value), source.row, source.column),
+            "row {i}"
+        );
+    }
+    // And the same batch again is unchanged: what was stored compares equal.
+    let again = srv.import(vec![batch]).await.expect("re-import");
+    assert_eq!(counts(&again)["observations"], (0, 0, 100));
 }

@@ -12,6 +12,7 @@ use govlens_tests::*;
 use tonic::Code;
 
 on_both_backends!(
+    concurrent_readers_see_a_write_once_it_is_acknowledged,
     scores_follow_data_writes_with_the_in_process_cache,
     scores_follow_data_writes_with_redis,
     scoring_without_the_data_service_is_unavailable,
@@ -146,6 +147,92 @@ async fn scores_follow_data_writes(suite: &Suite, model_id: &str) {
         .await
         .unwrap();
     assert_eq!(regions.data_revision, updated.revision);
+}
+
+/// Sixteen callers keep ScoreUnits busy (their reads of the data revision are shared)
+/// while a write commits: every call started after the write was acknowledged answers
+/// at the write's revision or later, and no call is answered from an older revision
+/// than one a call that finished before it had already seen.
+async fn concurrent_readers_see_a_write_once_it_is_acknowledged(db: TestDb) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    use tokio::time::Instant;
+
+    let suite = Suite::start(&db).await;
+    let import = suite.import_paper().await;
+    let platforms = scope("toe-default", 0, "", spb::UnitKind::Platform);
+    let stop = Arc::new(AtomicBool::new(false));
+    // (started, finished, revision) of every call.
+    let calls = Arc::new(Mutex::new(Vec::<(Instant, Instant, i64)>::new()));
+    let readers: Vec<_> = (0..16)
+        .map(|_| {
+            let (mut scoring, platforms) = (suite.scoring(), platforms.clone());
+            let (stop, calls) = (stop.clone(), calls.clone());
+            tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    let started = Instant::now();
+                    let table = score_units(&mut scoring, platforms.clone())
+                        .await
+                        .expect("ScoreUnits under load");
+                    calls
+                        .lock()
+                        .unwrap()
+                        .push((started, Instant::now(), table.data_revision));
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut lowest = lowest_rating(&suite).await;
+    lowest.value += 0.5;
+    lowest.value_as_printed = format!("{:.1}points", lowest.value);
+    let updated = suite
+        .data()
+        .update_observation(pb::UpdateObservationRequest {
+            observation: Some(lowest),
+            update_mask: mask(&["value", "value_as_printed"]),
+        })
+        .await
+        .expect("UpdateObservation")
+        .into_inner();
+    let acknowledged = Instant::now();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::Relaxed);
+    for r in readers {
+        r.await.unwrap();
+    }
+    let calls = calls.lock().unwrap().clone();
+    let before = calls.iter().filter(|c| c.1 < acknowledged).count();
+    let after: Vec<_> = calls.iter().filter(|c| c.0 > acknowledged).collect();
+    assert!(
+        before >= 16 && after.len() >= 16,
+        "the readers ran before and after the write ({before} / {} calls)",
+        after.len()
+    );
+    assert!(calls.iter().all(|c| c.2 >= import.revision));
+    for c in &after {
+        assert!(
+            c.2 >= updated.revision,
+            "a call started {:?} after the write was acknowledged answered at revision {} < {}",
+            c.0 - acknowledged,
+            c.2,
+            updated.revision
+        );
+    }
+    // Real-time order: once a call has returned the new revision, no call started
+    // later returns the old one.
+    if let Some(first_new) = calls
+        .iter()
+        .filter(|c| c.2 >= updated.revision)
+        .map(|c| c.1)
+        .min()
+    {
+        assert!(calls
+            .iter()
+            .filter(|c| c.0 > first_new)
+            .all(|c| c.2 >= updated.revision));
+    }
+    suite.stop().await;
 }
 
 async fn scores_follow_data_writes_with_the_in_process_cache(db: TestDb) {

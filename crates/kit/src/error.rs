@@ -114,6 +114,27 @@ impl ServiceError {
         ServiceError::Internal(err.into())
     }
 
+    /// The same error for another caller (an internal error keeps its message, not its
+    /// source chain: it is logged once, where it happened).
+    pub fn duplicate(&self) -> ServiceError {
+        match self {
+            ServiceError::InvalidArgument {
+                message,
+                violations,
+            } => ServiceError::invalid(message.clone(), violations.clone()),
+            ServiceError::NotFound { resource, name } => ServiceError::not_found(resource, name),
+            ServiceError::AlreadyExists { resource, name } => {
+                ServiceError::already_exists(resource, name)
+            }
+            ServiceError::FailedPrecondition { message } => ServiceError::precondition(message),
+            ServiceError::Unavailable(m) => ServiceError::Unavailable(m.clone()),
+            ServiceError::Unauthenticated(m) => ServiceError::Unauthenticated(m.clone()),
+            ServiceError::PermissionDenied(m) => ServiceError::PermissionDenied(m.clone()),
+            ServiceError::ResourceExhausted(m) => ServiceError::ResourceExhausted(m.clone()),
+            ServiceError::Internal(source) => ServiceError::Internal(anyhow::anyhow!("{source:#}")),
+        }
+    }
+
     /// The stable `ErrorInfo.reason` of this error.
     pub fn reason(&self) -> &'static str {
         match self {

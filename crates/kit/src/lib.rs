@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod cache;
+pub mod coalesce;
 pub mod config;
 pub mod error;
 pub mod grpc;

@@ -13,7 +13,15 @@ use sea_orm_migration::prelude::{
 };
 use sha2::{Digest, Sha256};
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use govlens_kit::coalesce::Coalesced;
 use govlens_kit::{ServiceError, ServiceResult};
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 pub mod document_version {
     use sea_orm::entity::prelude::*;
@@ -132,7 +140,17 @@ pub struct VersionedStore {
     kind: &'static str,
     noun: &'static str,
     migration_table: &'static str,
+    /// Versions read before (they never change), by id and version.
+    pinned: Arc<Mutex<Pinned>>,
+    /// Concurrent "latest version" reads share one query.
+    latest: Arc<Coalesced<String, Arc<StoredDocument>>>,
 }
+
+/// Versions by id and version number.
+type Pinned = HashMap<(String, i32), Arc<StoredDocument>>;
+
+/// Versions kept in memory before the map is emptied.
+const PINNED_MAX: usize = 256;
 
 macro_rules! migrator_for {
     ($name:ident, $table:literal) => {
@@ -186,6 +204,8 @@ impl VersionedStore {
             kind,
             noun,
             migration_table,
+            pinned: Arc::default(),
+            latest: Arc::default(),
         })
     }
 
@@ -275,6 +295,50 @@ impl VersionedStore {
 
     /// One version (the latest when `version` is 0).
     pub async fn get(&self, document_id: &str, version: i32) -> ServiceResult<StoredDocument> {
+        Ok(self
+            .get_shared(document_id, version)
+            .await?
+            .as_ref()
+            .clone())
+    }
+
+    /// [`get`](Self::get) without copying the document: hot paths read the same
+    /// versions over and over.
+    pub async fn get_shared(
+        &self,
+        document_id: &str,
+        version: i32,
+    ) -> ServiceResult<Arc<StoredDocument>> {
+        if version > 0 {
+            let key = (document_id.to_string(), version);
+            if let Some(d) = lock(&self.pinned).get(&key) {
+                return Ok(d.clone());
+            }
+            let d = Arc::new(self.read(document_id, version).await?);
+            self.pin(&d);
+            return Ok(d);
+        }
+        // "Latest" changes with every create (possibly on another replica), so it is
+        // read each time, but concurrent callers share one read made after they arrived.
+        let d = self
+            .latest
+            .get(&document_id.to_string(), || async {
+                Ok(Arc::new(self.read(document_id, 0).await?))
+            })
+            .await?;
+        self.pin(&d);
+        Ok(d)
+    }
+
+    fn pin(&self, d: &Arc<StoredDocument>) {
+        let mut pinned = lock(&self.pinned);
+        if pinned.len() >= PINNED_MAX {
+            pinned.clear();
+        }
+        pinned.insert((d.document_id.clone(), d.version), d.clone());
+    }
+
+    async fn read(&self, document_id: &str, version: i32) -> ServiceResult<StoredDocument> {
         let mut query = self
             .of_kind()
             .filter(document_version::Column::DocumentId.eq(document_id));

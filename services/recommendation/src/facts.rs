@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use govlens_kit::ServiceResult;
+use govlens_kit::{ServiceError, ServiceResult};
 use govlens_proto::data::v1 as data_pb;
 use govlens_proto::scoring::v1 as scoring_pb;
 use govlens_rules::{FactSheet, UnitFacts, UnitKind};
@@ -47,27 +47,29 @@ fn source(p: &Option<data_pb::Provenance>) -> String {
     }
 }
 
-/// Pages through a List method.
+/// A future that pages through a List method and yields every item.
 macro_rules! list_all {
-    ($up:expr, $client:ident, $method:ident, $request:expr, $field:ident) => {{
-        let mut request = $request;
-        let mut items = Vec::new();
-        loop {
-            let mut client = $up.$client.clone();
-            let page = call(
-                "data",
-                $up.timeout,
-                client.$method($up.request(request.clone())),
-            )
-            .await?;
-            items.extend(page.$field);
-            if page.next_page_token.is_empty() {
-                break;
+    ($up:expr, $client:ident, $method:ident, $request:expr, $field:ident) => {
+        async {
+            let mut request = $request;
+            let mut items = Vec::new();
+            loop {
+                let mut client = $up.$client.clone();
+                let page = call(
+                    "data",
+                    $up.timeout,
+                    client.$method($up.request(request.clone())),
+                )
+                .await?;
+                items.extend(page.$field);
+                if page.next_page_token.is_empty() {
+                    break;
+                }
+                request.page_token = page.next_page_token;
             }
-            request.page_token = page.next_page_token;
+            Ok::<_, ServiceError>(items)
         }
-        items
-    }};
+    };
 }
 
 fn score_facts(unit: &mut UnitFacts, score: &scoring_pb::UnitScore, citation: &str) {
@@ -107,39 +109,37 @@ pub async fn gather(
         region_code: String::new(),
         unit_kind: kind as i32,
     };
-    let mut scoring = up.scoring.clone();
-    let regions = call(
-        "scoring",
-        up.timeout,
-        scoring.score_units(up.request(scoring_pb::ScoreUnitsRequest {
-            scope: Some(scope(scoring_pb::UnitKind::Region)),
-            overrides: vec![],
-        })),
-    )
-    .await?
-    .table
-    .unwrap_or_default();
-    let platforms = call(
-        "scoring",
-        up.timeout,
-        scoring.score_units(up.request(scoring_pb::ScoreUnitsRequest {
-            scope: Some(scope(scoring_pb::UnitKind::Platform)),
-            overrides: vec![],
-        })),
-    )
-    .await?
-    .table
-    .unwrap_or_default();
-    let metrics = call(
-        "scoring",
-        up.timeout,
-        scoring.list_platform_metrics(up.request(scoring_pb::ListPlatformMetricsRequest {
-            region_code: String::new(),
-        })),
-    )
-    .await?
-    .metrics;
-
+    // The gathers are independent: issue them at once.
+    let scores = |kind: scoring_pb::UnitKind| {
+        let mut scoring = up.scoring.clone();
+        async move {
+            let table = call(
+                "scoring",
+                up.timeout,
+                scoring.score_units(up.request(scoring_pb::ScoreUnitsRequest {
+                    scope: Some(scope(kind)),
+                    overrides: vec![],
+                })),
+            )
+            .await?
+            .table
+            .unwrap_or_default();
+            Ok::<_, ServiceError>(table)
+        }
+    };
+    let metrics = async {
+        let mut scoring = up.scoring.clone();
+        let metrics = call(
+            "scoring",
+            up.timeout,
+            scoring.list_platform_metrics(up.request(scoring_pb::ListPlatformMetricsRequest {
+                region_code: String::new(),
+            })),
+        )
+        .await?
+        .metrics;
+        Ok::<_, ServiceError>(metrics)
+    };
     let region_list = list_all!(
         up,
         data,
@@ -201,6 +201,27 @@ pub async fn gather(
         },
         observations
     );
+    let (
+        regions,
+        platforms,
+        metrics,
+        region_list,
+        platform_list,
+        channels,
+        functions,
+        offered,
+        ratings,
+    ) = tokio::try_join!(
+        scores(scoring_pb::UnitKind::Region),
+        scores(scoring_pb::UnitKind::Platform),
+        metrics,
+        region_list,
+        platform_list,
+        channels,
+        functions,
+        offered,
+        ratings,
+    )?;
 
     let citation = format!(
         "scoring: model {} v{}, data revision {}",

@@ -2,9 +2,11 @@
 //! recommendations from the rules crate over facts gathered from the scoring and data
 //! services, what-if projections re-scored by the scoring service, and reports.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
+use govlens_kit::coalesce::Coalesced;
 use govlens_kit::{Cache, FieldViolation, ServiceError, ServiceResult};
 use govlens_proto::data::v1 as data_pb;
 use govlens_proto::recommendation::v1::{
@@ -202,10 +204,17 @@ fn finding_to_pb(f: &govlens_rules::Finding) -> pb::DilemmaFinding {
     }
 }
 
+/// Parsed rulebooks by id, version and digest.
+type ParsedRulebooks = HashMap<(String, i32, String), Arc<Rulebook>>;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// What an assessment ran on, resolved to exact versions.
 struct Resolved {
-    rulebook: StoredDocument,
-    book: Rulebook,
+    rulebook: Arc<StoredDocument>,
+    book: Arc<Rulebook>,
     model_id: String,
     model_version: i32,
     period: String,
@@ -221,6 +230,12 @@ pub struct RecommendationApi {
     up: Upstreams,
     cache: Cache,
     ready: Arc<AtomicBool>,
+    /// Concurrent calls share their upstream reads of the data revision and of model
+    /// versions (each still sees a value read after it arrived).
+    revisions: Arc<Coalesced<(), (String, i64)>>,
+    model_versions: Arc<Coalesced<(String, i32), i32>>,
+    /// Parsed rulebook versions (immutable), by id, version and digest.
+    parsed: Arc<Mutex<ParsedRulebooks>>,
 }
 
 impl RecommendationApi {
@@ -235,7 +250,76 @@ impl RecommendationApi {
             up,
             cache,
             ready,
+            revisions: Arc::default(),
+            model_versions: Arc::default(),
+            parsed: Arc::default(),
         }
+    }
+
+    /// The rulebook version and its parsed form (parsed once per version).
+    async fn rulebook(
+        &self,
+        id: &str,
+        version: i32,
+    ) -> ServiceResult<(Arc<StoredDocument>, Arc<Rulebook>)> {
+        let stored = self.rulebooks.get_shared(id, version).await?;
+        let key = (
+            stored.document_id.clone(),
+            stored.version,
+            stored.digest.clone(),
+        );
+        let known = lock(&self.parsed).get(&key).cloned();
+        let book = match known {
+            Some(book) => book,
+            None => {
+                let book = Arc::new(parse_rulebook(&stored.format, &stored.source)?);
+                let mut parsed = lock(&self.parsed);
+                if parsed.len() >= 256 {
+                    parsed.clear();
+                }
+                parsed.insert(key, book.clone());
+                book
+            }
+        };
+        Ok((stored, book))
+    }
+
+    /// The version of a model the scoring service resolves `version` (0: latest) to.
+    async fn model_version(&self, model_id: &str, version: i32) -> ServiceResult<i32> {
+        let key = (model_id.to_string(), version);
+        self.model_versions
+            .get(&key, || async {
+                let mut scoring = self.up.scoring.clone();
+                let model = call(
+                    "scoring",
+                    self.up.timeout,
+                    scoring.get_model(self.up.request(scoring_pb::GetModelRequest {
+                        model_id: model_id.to_string(),
+                        version,
+                    })),
+                )
+                .await?
+                .model
+                .unwrap_or_default();
+                Ok(model.version)
+            })
+            .await
+    }
+
+    /// The data service's database identity and current revision.
+    async fn data_revision(&self) -> ServiceResult<(String, i64)> {
+        self.revisions
+            .get(&(), || async {
+                let mut data = self.up.data.clone();
+                let state = call(
+                    "data",
+                    self.up.timeout,
+                    data.get_data_revision(self.up.request(data_pb::GetDataRevisionRequest {})),
+                )
+                .await?;
+                Ok((state.instance, state.revision))
+            })
+            .await
     }
 
     fn ensure_ready(&self) -> ServiceResult<()> {
@@ -278,43 +362,25 @@ impl RecommendationApi {
             govlens_versioned::check_document_id("scope.rulebook_id", &scope.rulebook_id)?;
             scope.rulebook_id.clone()
         };
-        let rulebook = self
-            .rulebooks
-            .get(&rulebook_id, scope.rulebook_version)
-            .await?;
-        let book = parse_rulebook(&rulebook.format, &rulebook.source)?;
         let model_id = if scope.model_id.is_empty() {
             "toe-default".to_string()
         } else {
             scope.model_id.clone()
         };
-        let mut scoring = self.up.scoring.clone();
-        let model = call(
-            "scoring",
-            self.up.timeout,
-            scoring.get_model(self.up.request(scoring_pb::GetModelRequest {
-                model_id: model_id.clone(),
-                version: scope.model_version,
-            })),
-        )
-        .await?
-        .model
-        .unwrap_or_default();
-        let mut data = self.up.data.clone();
-        let state = call(
-            "data",
-            self.up.timeout,
-            data.get_data_revision(self.up.request(data_pb::GetDataRevisionRequest {})),
-        )
-        .await?;
+        // Three independent reads (this service's store, scoring, data), at once.
+        let ((rulebook, book), model_version, (instance, revision)) = tokio::try_join!(
+            self.rulebook(&rulebook_id, scope.rulebook_version),
+            self.model_version(&model_id, scope.model_version),
+            self.data_revision(),
+        )?;
         Ok(Resolved {
             rulebook,
             book,
             model_id,
-            model_version: model.version,
+            model_version,
             period: scope.period,
-            revision: state.revision,
-            instance: state.instance,
+            revision,
+            instance,
         })
     }
 
@@ -410,28 +476,36 @@ impl RecommendationApi {
     ) -> ServiceResult<Vec<pb::Recommendation>> {
         let recs = govlens_rules::recommend(&r.book, &g.facts, d);
         let before = g.regions.units.iter().find(|u| u.unit_code == region);
-        let mut out = Vec::with_capacity(recs.len());
-        for (i, rec) in recs.iter().enumerate() {
-            // A what-if moves indicators that have data towards their targets; a missing
-            // value is a data gap, and filling it in would mix availability with performance.
-            let targets: Vec<pb::TargetValue> = rec
-                .targets
-                .iter()
-                .filter(|t| t.current.is_some())
-                .filter_map(|t| {
-                    let indicator = t.fact.strip_prefix("indicator.")?;
-                    Some(pb::TargetValue {
-                        indicator_code: indicator.to_string(),
-                        current: t.current,
-                        target: t.what_if.or(t.target)?,
+        // A what-if moves indicators that have data towards their targets; a missing
+        // value is a data gap, and filling it in would mix availability with performance.
+        let targets: Vec<Vec<pb::TargetValue>> = recs
+            .iter()
+            .map(|rec| {
+                rec.targets
+                    .iter()
+                    .filter(|t| t.current.is_some())
+                    .filter_map(|t| {
+                        let indicator = t.fact.strip_prefix("indicator.")?;
+                        Some(pb::TargetValue {
+                            indicator_code: indicator.to_string(),
+                            current: t.current,
+                            target: t.what_if.or(t.target)?,
+                        })
                     })
-                })
-                .collect();
-            let what_if = if targets.is_empty() {
-                None
+                    .collect()
+            })
+            .collect();
+        // Each what-if is its own scoring call: all at once.
+        let what_ifs = futures::future::try_join_all(targets.into_iter().map(|t| async move {
+            if t.is_empty() {
+                Ok(None)
             } else {
-                Some(self.what_if(r, region, before, targets).await?)
-            };
+                self.what_if(r, region, before, t).await.map(Some)
+            }
+        }))
+        .await?;
+        let mut out = Vec::with_capacity(recs.len());
+        for ((i, rec), what_if) in recs.iter().enumerate().zip(what_ifs) {
             out.push(pb::Recommendation {
                 rank: i as i32 + 1,
                 code: rec.code.clone(),

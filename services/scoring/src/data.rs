@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use govlens_dataset::convert::record_from_pb;
 use govlens_dataset::AnyRecord;
+use govlens_kit::coalesce::Coalesced;
 use govlens_kit::telemetry::propagation::{refused_by_goaway, traced, TracedChannel};
 use govlens_kit::{ServiceError, ServiceResult};
 use govlens_proto::data::v1 as pb;
@@ -231,6 +232,9 @@ pub struct DataSource {
     timeout: Duration,
     retry: RetryPolicy,
     latest: Arc<Mutex<Option<Arc<Snapshot>>>>,
+    /// Concurrent revision reads share one GetDataRevision (each still sees a revision
+    /// read after it arrived).
+    revisions: Arc<Coalesced<(), (String, i64)>>,
 }
 
 fn upstream_error(status: tonic::Status) -> ServiceError {
@@ -263,6 +267,7 @@ impl DataSource {
             timeout,
             retry: RetryPolicy::DEFAULT,
             latest: Arc::default(),
+            revisions: Arc::default(),
         })
     }
 
@@ -272,8 +277,19 @@ impl DataSource {
         self
     }
 
-    /// The data service's database identity and current revision.
+    /// The data service's database identity and current revision, as read after this
+    /// call began.
     pub async fn revision(&self) -> ServiceResult<(String, i64)> {
+        let wait = budget(self.timeout);
+        match tokio::time::timeout(wait, self.revisions.get(&(), || self.read_revision())).await {
+            Ok(result) => result,
+            Err(_) => Err(ServiceError::Unavailable(
+                "the data service did not answer GetDataRevision in time".into(),
+            )),
+        }
+    }
+
+    async fn read_revision(&self) -> ServiceResult<(String, i64)> {
         let deadline = Instant::now() + budget(self.timeout);
         let r = retrying("GetDataRevision", self.retry, deadline, |left| {
             let mut client = self.client.clone();

@@ -121,7 +121,7 @@ pub struct ScoringApi {
 
 /// A stored model version, parsed.
 struct Loaded {
-    stored: StoredModel,
+    stored: Arc<StoredModel>,
     model: Arc<Model>,
 }
 
@@ -316,7 +316,7 @@ impl ScoringApi {
     }
 
     async fn load(&self, model_id: &str, version: i32) -> ServiceResult<Loaded> {
-        let stored = self.models.get(model_id, version).await?;
+        let stored = self.models.get_shared(model_id, version).await?;
         let key = (
             stored.document_id.clone(),
             stored.version,
@@ -360,31 +360,45 @@ impl ScoringApi {
         Ok(stored)
     }
 
-    /// Serves from the cache keyed by model version and data revision, or computes.
+    /// The model version and the data revision a read uses, read concurrently.
+    async fn basis(&self, model_id: &str, version: i32) -> ServiceResult<(Loaded, Revision)> {
+        let revision = async {
+            let (instance, number) = self.data.revision().await?;
+            Ok(Revision { instance, number })
+        };
+        tokio::try_join!(self.load(model_id, version), revision)
+    }
+
+    /// Serves from the cache keyed by model version and data revision, or computes
+    /// from the snapshot (fetched only on a miss) and caches under the revision the
+    /// snapshot has, which a write in between may have moved past `rev`.
     async fn cached<Req: Message, Resp: Message + Default>(
         &self,
         method: &str,
         loaded: &Loaded,
         rev: &Revision,
         request: &Req,
-        compute: impl FnOnce() -> ServiceResult<Resp>,
+        compute: impl FnOnce(&DataSnapshot, i64) -> ServiceResult<Resp>,
     ) -> ServiceResult<Resp> {
         let hash = hex::encode(&Sha256::digest(request.encode_to_vec())[..16]);
-        let key = format!(
-            "govlens:scoring:{method}:{}:v{}:{}:{}:r{}:{hash}",
-            loaded.stored.document_id,
-            loaded.stored.version,
-            &loaded.stored.digest[..12.min(loaded.stored.digest.len())],
-            rev.instance,
-            rev.number
-        );
-        if let Some(bytes) = self.cache.get(&key).await {
+        let key = |rev: &Revision| {
+            format!(
+                "govlens:scoring:{method}:{}:v{}:{}:{}:r{}:{hash}",
+                loaded.stored.document_id,
+                loaded.stored.version,
+                &loaded.stored.digest[..12.min(loaded.stored.digest.len())],
+                rev.instance,
+                rev.number
+            )
+        };
+        if let Some(bytes) = self.cache.get(&key(rev)).await {
             if let Ok(resp) = Resp::decode(bytes.as_slice()) {
                 return Ok(resp);
             }
         }
-        let resp = compute()?;
-        self.cache.put(&key, resp.encode_to_vec()).await;
+        let (snapshot, actual) = self.snapshot().await?;
+        let resp = compute(&snapshot, actual.number)?;
+        self.cache.put(&key(&actual), resp.encode_to_vec()).await;
         Ok(resp)
     }
 
@@ -509,16 +523,14 @@ impl ScoringService for ScoringApi {
             async {
                 self.ensure_ready()?;
                 let (raw_scope, scope) = scope_of(req.scope.clone())?;
-                let loaded = self.load(&raw_scope.model_id, raw_scope.version).await?;
-                let (snapshot, rev) = self.snapshot().await?;
-                let revision = rev.number;
+                let (loaded, rev) = self.basis(&raw_scope.model_id, raw_scope.version).await?;
                 let overrides: Vec<(String, String, f64)> = req
                     .overrides
                     .iter()
                     .map(|o| (o.unit_code.clone(), o.indicator_code.clone(), o.value))
                     .collect();
-                self.cached("ScoreUnits", &loaded, &rev, &req, || {
-                    let mut inputs = pipeline::assemble(&loaded.model, &snapshot, &scope)?;
+                self.cached("ScoreUnits", &loaded, &rev, &req, |snapshot, revision| {
+                    let mut inputs = pipeline::assemble(&loaded.model, snapshot, &scope)?;
                     pipeline::apply_overrides(&mut inputs, &overrides)?;
                     let results = pipeline::score(&loaded.model, &inputs)?;
                     Ok(pb::ScoreUnitsResponse {
@@ -550,29 +562,35 @@ impl ScoringService for ScoringApi {
                         "name at least two different regions",
                     ));
                 }
-                let loaded = self.load(&raw_scope.model_id, raw_scope.version).await?;
-                let (snapshot, rev) = self.snapshot().await?;
-                let revision = rev.number;
-                self.cached("CompareRegions", &loaded, &rev, &req, || {
-                    let inputs = pipeline::assemble(&loaded.model, &snapshot, &scope)?;
-                    let missing: Vec<&String> = codes
-                        .iter()
-                        .filter(|c| inputs.dataset.unit_index(c).is_none())
-                        .collect();
-                    if !missing.is_empty() {
-                        return Err(ServiceError::invalid_field(
-                            "region_codes",
-                            format!("no data for {missing:?} under this model and period"),
-                        ));
-                    }
-                    let results = pipeline::score(&loaded.model, &inputs)?;
-                    let table = score_table(&loaded, revision, &inputs, &results, Some(&codes))?;
-                    let indicators = compare_indicators(&loaded.model, &inputs, &results, &table);
-                    Ok(pb::CompareRegionsResponse {
-                        table: Some(table),
-                        indicators,
-                    })
-                })
+                let (loaded, rev) = self.basis(&raw_scope.model_id, raw_scope.version).await?;
+                self.cached(
+                    "CompareRegions",
+                    &loaded,
+                    &rev,
+                    &req,
+                    |snapshot, revision| {
+                        let inputs = pipeline::assemble(&loaded.model, snapshot, &scope)?;
+                        let missing: Vec<&String> = codes
+                            .iter()
+                            .filter(|c| inputs.dataset.unit_index(c).is_none())
+                            .collect();
+                        if !missing.is_empty() {
+                            return Err(ServiceError::invalid_field(
+                                "region_codes",
+                                format!("no data for {missing:?} under this model and period"),
+                            ));
+                        }
+                        let results = pipeline::score(&loaded.model, &inputs)?;
+                        let table =
+                            score_table(&loaded, revision, &inputs, &results, Some(&codes))?;
+                        let indicators =
+                            compare_indicators(&loaded.model, &inputs, &results, &table);
+                        Ok(pb::CompareRegionsResponse {
+                            table: Some(table),
+                            indicators,
+                        })
+                    },
+                )
                 .await
             }
             .await,
@@ -594,11 +612,9 @@ impl ScoringService for ScoringApi {
                         "must not be empty",
                     ));
                 }
-                let loaded = self.load(&raw_scope.model_id, raw_scope.version).await?;
-                let (snapshot, rev) = self.snapshot().await?;
-                let revision = rev.number;
-                self.cached("ExplainScore", &loaded, &rev, &req, || {
-                    let inputs = pipeline::assemble(&loaded.model, &snapshot, &scope)?;
+                let (loaded, rev) = self.basis(&raw_scope.model_id, raw_scope.version).await?;
+                self.cached("ExplainScore", &loaded, &rev, &req, |snapshot, revision| {
+                    let inputs = pipeline::assemble(&loaded.model, snapshot, &scope)?;
                     let results = pipeline::score(&loaded.model, &inputs)?;
                     let unit = results.unit_index(&req.unit_code).ok_or_else(|| {
                         ServiceError::not_found("scored unit", req.unit_code.clone())

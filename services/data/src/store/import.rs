@@ -6,14 +6,19 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use govlens_dataset::records::{AnyRecord, ResourceKind};
 use govlens_kit::{FieldViolation, ServiceError, ServiceResult};
-use sea_orm::{DatabaseTransaction, EntityTrait, QueryOrder, TransactionTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, Iden, LockType, OnConflict, Value, ValueTuple};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ColumnType, ConnectionTrait, DatabaseTransaction, DbBackend,
+    DbErr, EntityName, EntityTrait, IntoActiveModel, Iterable, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Statement, TransactionTrait,
+};
 
 use super::kinds::*;
 use super::{
     bump_revision, check_references, db_error, find, upsert, upsert_region, Outcome, Store,
 };
-use crate::access::{anchors, authorize, current_actor, Audit};
-use crate::entities::region;
+use crate::access::{anchors, anchors_of_model, authorize, current_actor, Anchor, Audit};
+use crate::entities::*;
 
 /// A record of a batch with its position and origin, for error messages.
 #[derive(Debug, Clone)]
@@ -316,6 +321,521 @@ fn own_target(record: &AnyRecord) -> Option<(RefTarget, String)> {
     }
 }
 
+/// Writes a run of records one at a time (regions: each one's path depends on the
+/// regions written before it).
+async fn import_one_by_one(
+    tx: &DatabaseTransaction,
+    run: &[BatchItem],
+    known: &mut HashSet<(RefTarget, String)>,
+    violations: &mut Vec<FieldViolation>,
+) -> ServiceResult<Counts> {
+    let mut counts = Counts::default();
+    for item in run {
+        let kind = item.record.kind();
+        let at = |e: ServiceError| annotate_denial(e, item.index, kind);
+        authorize_item(tx, &item.record, false).await.map_err(at)?;
+        match apply_any(tx, &item.record, known).await? {
+            Ok(outcome) => {
+                authorize_item(tx, &item.record, true).await.map_err(at)?;
+                counts.add(outcome)
+            }
+            Err(vs) => violations.extend(vs.into_iter().map(|v| {
+                record_violation(
+                    item.index,
+                    &item.origin,
+                    Some(kind),
+                    &v.field,
+                    &v.description,
+                )
+            })),
+        }
+    }
+    Ok(counts)
+}
+
+/// Bound parameters per statement, below PostgreSQL's 65535 and SQLite's 32766.
+fn max_parameters(backend: DbBackend) -> usize {
+    match backend {
+        DbBackend::Postgres => 60_000,
+        _ => 30_000,
+    }
+}
+
+/// Most rows per multi-row INSERT.
+const INSERT_ROWS: usize = 5_000;
+/// Most keys per `(key columns) IN (...)` lookup.
+const LOOKUP_ROWS: usize = 1_000;
+
+/// A kind written in bulk: its natural key columns (those of its unique index, the
+/// conflict target) and a borrowed view of its records.
+trait BulkKind: StoredKind {
+    fn key_columns() -> Vec<<Self::Entity as EntityTrait>::Column>;
+    fn peek(r: &AnyRecord) -> Option<&Self::Record>;
+}
+
+macro_rules! bulk_kind {
+    ($kind:ty, $variant:ident, $entity:ident, [$($col:ident),+]) => {
+        impl BulkKind for $kind {
+            fn key_columns() -> Vec<$entity::Column> {
+                vec![$($entity::Column::$col),+]
+            }
+            fn peek(r: &AnyRecord) -> Option<&Self::Record> {
+                match r {
+                    AnyRecord::$variant(x) => Some(x),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+bulk_kind!(Populations, Population, population, [RegionCode, Year]);
+bulk_kind!(Channels, Channel, channel, [Code]);
+bulk_kind!(Platforms, Platform, platform, [Code]);
+bulk_kind!(ServiceFunctions, ServiceFunction, service_function, [Code]);
+bulk_kind!(
+    PlatformFunctions,
+    PlatformFunction,
+    platform_function,
+    [PlatformCode, FunctionCode]
+);
+bulk_kind!(Indicators, Indicator, indicator, [Code]);
+bulk_kind!(PolicyDocuments, PolicyDocument, policy_document, [Code]);
+bulk_kind!(
+    Observations,
+    Observation,
+    observation,
+    [PlatformCode, ChannelCode, Metric, ObservedOn]
+);
+bulk_kind!(
+    IndicatorValues,
+    IndicatorValue,
+    indicator_value,
+    [IndicatorCode, SubjectKind, SubjectCode, Period]
+);
+bulk_kind!(
+    ReportedAggregates,
+    ReportedAggregate,
+    reported_aggregate,
+    [Code]
+);
+
+fn active_of<K: StoredKind>(r: &K::Record) -> K::Active {
+    let mut active = <K::Active as Default>::default();
+    K::fill(r, &mut active);
+    active
+}
+
+/// The codes among `codes` that exist in `target`'s table, share-locked like
+/// [`super::reference_exists`] locks them.
+async fn existing_codes(
+    tx: &DatabaseTransaction,
+    target: RefTarget,
+    codes: Vec<String>,
+) -> Result<HashSet<String>, DbErr> {
+    async fn of<K: CodedKind>(
+        tx: &DatabaseTransaction,
+        codes: Vec<String>,
+    ) -> Result<Vec<String>, DbErr> {
+        let mut found = Vec::new();
+        for chunk in codes.chunks(LOOKUP_ROWS) {
+            found.extend(
+                K::Entity::find()
+                    .select_only()
+                    .column(K::code_column())
+                    .filter(K::code_column().is_in(chunk.iter().cloned()))
+                    .lock(LockType::Share)
+                    .into_tuple::<String>()
+                    .all(tx)
+                    .await?,
+            );
+        }
+        Ok(found)
+    }
+    let found = match target {
+        RefTarget::Region => of::<Regions>(tx, codes).await?,
+        RefTarget::Platform => of::<Platforms>(tx, codes).await?,
+        RefTarget::Channel => of::<Channels>(tx, codes).await?,
+        RefTarget::ServiceFunction => of::<ServiceFunctions>(tx, codes).await?,
+        RefTarget::Indicator => of::<Indicators>(tx, codes).await?,
+    };
+    Ok(found.into_iter().collect())
+}
+
+/// [`check_references`] for a whole run: one lookup per referenced table. Returns,
+/// per record, the violations of its references.
+async fn check_run_references(
+    tx: &DatabaseTransaction,
+    refs: &[Vec<Reference>],
+    known: &mut HashSet<(RefTarget, String)>,
+) -> Result<Vec<Vec<FieldViolation>>, DbErr> {
+    let mut wanted: HashMap<RefTarget, HashSet<&str>> = HashMap::new();
+    for r in refs.iter().flatten() {
+        if !known.contains(&(r.target, r.code.clone())) {
+            wanted.entry(r.target).or_default().insert(&r.code);
+        }
+    }
+    for (target, codes) in wanted {
+        let codes = codes.into_iter().map(str::to_string).collect();
+        for code in existing_codes(tx, target, codes).await? {
+            known.insert((target, code));
+        }
+    }
+    Ok(refs
+        .iter()
+        .map(|rs| {
+            rs.iter()
+                .filter(|r| !known.contains(&(r.target, r.code.clone())))
+                .map(|r| {
+                    FieldViolation::new(
+                        r.field,
+                        format!("{} {:?} does not exist", r.target.noun(), r.code),
+                    )
+                })
+                .collect()
+        })
+        .collect())
+}
+
+/// The stored rows with the natural keys of `records`, by [`StoredKind::key_text`].
+async fn stored_rows<K: BulkKind>(
+    tx: &DatabaseTransaction,
+    records: &[&K::Record],
+) -> Result<HashMap<String, K::Model>, DbErr> {
+    let columns = K::key_columns();
+    let mut out = HashMap::new();
+    for chunk in records.chunks(LOOKUP_ROWS) {
+        let keys: Vec<ValueTuple> = chunk
+            .iter()
+            .map(|r| {
+                let active = active_of::<K>(r);
+                ValueTuple::Many(
+                    columns
+                        .iter()
+                        .map(|c| active.get(*c).into_value().unwrap_or(Value::String(None)))
+                        .collect(),
+                )
+            })
+            .collect();
+        let columns = columns.iter().map(|c| Expr::col(*c));
+        let rows = K::Entity::find()
+            .filter(Expr::tuple(columns).in_tuples(keys))
+            .all(tx)
+            .await?;
+        for m in rows {
+            out.insert(K::key_text(&K::to_record(m.clone())), m);
+        }
+    }
+    Ok(out)
+}
+
+/// PostgreSQL array element type of a column, for the UNNEST insert; `None` for types
+/// it does not handle (the kind then uses multi-row VALUES).
+fn pg_element_type(column_type: &ColumnType) -> Option<&'static str> {
+    Some(match column_type {
+        ColumnType::String(_) | ColumnType::Text | ColumnType::Char(_) => "text",
+        ColumnType::Double => "float8",
+        ColumnType::Float => "float4",
+        ColumnType::Integer => "int4",
+        ColumnType::BigInteger => "int8",
+        ColumnType::SmallInteger => "int2",
+        ColumnType::Boolean => "bool",
+        _ => return None,
+    })
+}
+
+/// Appends `value` as an element of a PostgreSQL array literal; false for a value it
+/// cannot write.
+fn push_array_element(out: &mut String, value: &Value) -> bool {
+    use std::fmt::Write;
+    fn float(out: &mut String, f: f64) {
+        // Display writes the shortest text that reads back as the same f64.
+        if f.is_nan() {
+            out.push_str("NaN");
+        } else if f.is_infinite() {
+            out.push_str(if f > 0.0 { "Infinity" } else { "-Infinity" });
+        } else {
+            let _ = write!(out, "{f}");
+        }
+    }
+    match value {
+        Value::String(None)
+        | Value::Double(None)
+        | Value::Float(None)
+        | Value::Int(None)
+        | Value::BigInt(None)
+        | Value::SmallInt(None)
+        | Value::Bool(None) => out.push_str("NULL"),
+        Value::String(Some(s)) => {
+            out.push('"');
+            for c in s.chars() {
+                if c == '"' || c == '\\' {
+                    out.push('\\');
+                }
+                out.push(c);
+            }
+            out.push('"');
+        }
+        Value::Double(Some(f)) => float(out, *f),
+        Value::Float(Some(f)) => float(out, f64::from(*f)),
+        Value::Int(Some(i)) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::BigInt(Some(i)) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::SmallInt(Some(i)) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::Bool(Some(b)) => out.push_str(if *b { "t" } else { "f" }),
+        _ => return false,
+    }
+    true
+}
+
+/// `INSERT ... SELECT * FROM unnest($1::text[], ...) ON CONFLICT (natural key) DO
+/// NOTHING RETURNING id` on PostgreSQL: one array per column, so the statement is the
+/// same whatever the row count and PostgreSQL parses and plans it once, not a VALUES
+/// row per record. `None` if a column's type or value is not handled here.
+fn unnest_insert<K: BulkKind>(records: &[&K::Record]) -> Option<Statement> {
+    let actives: Vec<K::Active> = records.iter().map(|r| active_of::<K>(r)).collect();
+    let first = actives.first()?;
+    let columns: Vec<_> = <K::Entity as EntityTrait>::Column::iter()
+        .filter(|c| first.get(*c).is_set())
+        .collect();
+    let mut arrays: Vec<String> = columns
+        .iter()
+        .map(|_| String::with_capacity(records.len() * 16))
+        .collect();
+    for (i, active) in actives.iter().enumerate() {
+        for (c, array) in columns.iter().zip(arrays.iter_mut()) {
+            array.push(if i == 0 { '{' } else { ',' });
+            match active.get(*c).into_value() {
+                Some(value) if push_array_element(array, &value) => {}
+                _ => return None,
+            }
+        }
+    }
+    let quote = |name: String| format!("\"{}\"", name.replace('"', "\"\""));
+    let mut parameters = Vec::with_capacity(columns.len());
+    for (n, c) in columns.iter().enumerate() {
+        let element = pg_element_type(c.def().get_column_type())?;
+        parameters.push(format!("${}::{element}[]", n + 1));
+    }
+    let names: Vec<String> = columns.iter().map(|c| quote(Iden::to_string(c))).collect();
+    let keys: Vec<String> = K::key_columns()
+        .into_iter()
+        .map(|c| quote(Iden::to_string(&c)))
+        .collect();
+    let sql = format!(
+        "INSERT INTO {} ({}) SELECT * FROM unnest({}) ON CONFLICT ({}) DO NOTHING RETURNING {}",
+        quote(K::Entity::default().table_name().to_string()),
+        names.join(", "),
+        parameters.join(", "),
+        keys.join(", "),
+        quote(Iden::to_string(&K::id_column())),
+    );
+    let values = arrays.into_iter().map(|mut array| {
+        array.push('}');
+        Value::String(Some(array))
+    });
+    Some(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        sql,
+        values,
+    ))
+}
+
+/// Inserts the records whose natural key is not stored yet, in multi-row statements;
+/// returns the stored rows of the others (keyed by [`StoredKind::key_text`]).
+async fn insert_new<K: BulkKind>(
+    tx: &DatabaseTransaction,
+    records: &[&K::Record],
+) -> Result<HashMap<String, K::Model>, DbErr> {
+    let backend = tx.get_database_backend();
+    let columns = <K::Entity as EntityTrait>::Column::iter().count().max(1);
+    let rows_per_statement = match backend {
+        // UNNEST binds one array per column, whatever the row count.
+        DbBackend::Postgres => INSERT_ROWS,
+        _ => (max_parameters(backend) / columns).clamp(1, INSERT_ROWS),
+    };
+    let mut stored = HashMap::new();
+    for chunk in records.chunks(rows_per_statement) {
+        let unnest = match backend {
+            DbBackend::Postgres => unnest_insert::<K>(chunk),
+            _ => None,
+        };
+        let created = match unnest {
+            Some(statement) => tx.query_all_raw(statement).await?,
+            None => {
+                let mut insert =
+                    K::Entity::insert_many(chunk.iter().map(|r| active_of::<K>(r))).into_query();
+                insert
+                    .on_conflict(
+                        OnConflict::columns(K::key_columns())
+                            .do_nothing()
+                            .to_owned(),
+                    )
+                    .returning_col(K::id_column());
+                tx.query_all(&insert).await?
+            }
+        };
+        if created.len() == chunk.len() {
+            continue;
+        }
+        // Some keys were stored already: those rows are the ones this statement did
+        // not create.
+        let created: HashSet<i64> = created
+            .iter()
+            .map(|row| row.try_get_by_index::<i64>(0))
+            .collect::<Result<_, _>>()?;
+        for (key, m) in stored_rows::<K>(tx, chunk).await? {
+            if !created.contains(&K::id(&m)) {
+                stored.insert(key, m);
+            }
+        }
+    }
+    Ok(stored)
+}
+
+/// Anchors as a hashable key, to authorize each distinct set once.
+fn anchor_key(anchors: &[Anchor]) -> Vec<(bool, String)> {
+    anchors
+        .iter()
+        .map(|a| match a {
+            Anchor::Region(code) => (false, code.clone()),
+            Anchor::Platform(code) => (true, code.clone()),
+        })
+        .collect()
+}
+
+/// The first of `anchor_sets` (position, anchors) the caller may not write at.
+async fn first_denial(
+    tx: &DatabaseTransaction,
+    anchor_sets: impl Iterator<Item = (usize, Vec<Anchor>)>,
+    allowed: &mut HashSet<Vec<(bool, String)>>,
+    what: &str,
+) -> ServiceResult<Option<(usize, ServiceError)>> {
+    for (position, anchors) in anchor_sets {
+        let key = anchor_key(&anchors);
+        if allowed.contains(&key) {
+            continue;
+        }
+        match authorize(tx, &anchors, what).await {
+            Ok(()) => {
+                allowed.insert(key);
+            }
+            Err(e @ ServiceError::PermissionDenied(_)) => return Ok(Some((position, e))),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(None)
+}
+
+/// Writes a run of records of one kind in bulk, with the outcome the one-by-one path
+/// would have: the same violations, the same first denial, the same counts.
+async fn import_run<K: BulkKind>(
+    tx: &DatabaseTransaction,
+    run: &[BatchItem],
+    known: &mut HashSet<(RefTarget, String)>,
+    violations: &mut Vec<FieldViolation>,
+) -> ServiceResult<Counts> {
+    let kind = K::KIND;
+    let records: Vec<&K::Record> = run
+        .iter()
+        .map(|item| {
+            K::peek(&item.record).ok_or_else(|| {
+                ServiceError::internal(anyhow::anyhow!("a run of records mixes kinds"))
+            })
+        })
+        .collect::<ServiceResult<_>>()?;
+    let refs: Vec<Vec<Reference>> = records.iter().map(|r| K::references(r)).collect();
+    let problems = check_run_references(tx, &refs, known)
+        .await
+        .map_err(db_error)?;
+    // Positions in the run of the records whose references resolve.
+    let mut valid = Vec::with_capacity(records.len());
+    for (position, (item, vs)) in run.iter().zip(problems).enumerate() {
+        if vs.is_empty() {
+            valid.push(position);
+            if let Some(target) = own_target(&item.record) {
+                known.insert(target);
+            }
+        }
+        violations.extend(vs.into_iter().map(|v| {
+            record_violation(
+                item.index,
+                &item.origin,
+                Some(kind),
+                &v.field,
+                &v.description,
+            )
+        }));
+    }
+    let what = format!("{}s", kind.as_str().replace('_', " "));
+    let scoped = current_actor()?.principal.scope.is_some();
+    let mut stored = HashMap::new();
+    if scoped {
+        // One by one, record i is checked where it is stored (step 2i) and, if its
+        // references resolve, where it will be (step 2i+1); the first denied step wins.
+        // Neither depends on the other records of the run, so both are checked up front.
+        stored = stored_rows::<K>(tx, &records).await.map_err(db_error)?;
+        let mut allowed = HashSet::new();
+        let before = records.iter().enumerate().filter_map(|(i, r)| {
+            stored
+                .get(&K::key_text(r))
+                .map(|m| (2 * i, anchors_of_model::<K>(m)))
+        });
+        let before = first_denial(tx, before, &mut allowed, &what).await?;
+        let after = valid.iter().map(|&i| (2 * i + 1, anchors(&run[i].record)));
+        let after = first_denial(tx, after, &mut allowed, &what).await?;
+        let denial = match (before, after) {
+            (Some(b), Some(a)) => Some(if b.0 < a.0 { b } else { a }),
+            (b, a) => b.or(a),
+        };
+        if let Some((step, e)) = denial {
+            return Err(annotate_denial(e, run[step / 2].index, kind));
+        }
+    } else if let Some(&first) = valid.first() {
+        // Admins and unscoped editors may write anywhere: one call checks they may write.
+        authorize(tx, &anchors(&run[first].record), &what)
+            .await
+            .map_err(|e| annotate_denial(e, run[first].index, kind))?;
+    }
+    let mut counts = Counts::default();
+    let valid: Vec<&K::Record> = valid.into_iter().map(|i| records[i]).collect();
+    let new: Vec<&K::Record> = if stored.is_empty() {
+        valid.clone()
+    } else {
+        valid
+            .iter()
+            .filter(|r| !stored.contains_key(&K::key_text(r)))
+            .copied()
+            .collect()
+    };
+    stored.extend(insert_new::<K>(tx, &new).await.map_err(db_error)?);
+    if stored.is_empty() {
+        // Every record was new (the common case of a first import).
+        counts.created = valid.len() as i64;
+        return Ok(counts);
+    }
+    for record in valid {
+        match stored.remove(&K::key_text(record)) {
+            None => counts.add(Outcome::Created),
+            Some(existing) if K::to_record(existing.clone()) == *record => {
+                counts.add(Outcome::Unchanged)
+            }
+            Some(existing) => {
+                let mut active = existing.into_active_model();
+                K::fill(record, &mut active);
+                active.update(tx).await.map_err(db_error)?;
+                counts.add(Outcome::Updated)
+            }
+        }
+    }
+    Ok(counts)
+}
+
 /// Result of one committed batch.
 #[derive(Debug, Clone, Default)]
 pub struct BatchResult {
@@ -333,24 +853,54 @@ impl Store {
         let mut known = HashSet::new();
         let mut counts: BTreeMap<ResourceKind, Counts> = BTreeMap::new();
         let mut violations = Vec::new();
-        for item in &items {
-            let kind = item.record.kind();
-            let at = |e: ServiceError| annotate_denial(e, item.index, kind);
-            authorize_item(&tx, &item.record, false).await.map_err(at)?;
-            match apply_any(&tx, &item.record, &mut known).await? {
-                Ok(outcome) => {
-                    authorize_item(&tx, &item.record, true).await.map_err(at)?;
-                    counts.entry(kind).or_default().add(outcome)
+        // prepare_batch sorted the batch by kind: each run of one kind is written in bulk,
+        // except regions, whose paths depend on the regions written before them.
+        let mut start = 0;
+        while start < items.len() {
+            let kind = items[start].record.kind();
+            let len = items[start..]
+                .iter()
+                .take_while(|item| item.record.kind() == kind)
+                .count();
+            let run = &items[start..start + len];
+            start += len;
+            let run_counts = match kind {
+                ResourceKind::Region => {
+                    import_one_by_one(&tx, run, &mut known, &mut violations).await?
                 }
-                Err(vs) => violations.extend(vs.into_iter().map(|v| {
-                    record_violation(
-                        item.index,
-                        &item.origin,
-                        Some(kind),
-                        &v.field,
-                        &v.description,
-                    )
-                })),
+                ResourceKind::Population => {
+                    import_run::<Populations>(&tx, run, &mut known, &mut violations).await?
+                }
+                ResourceKind::Channel => {
+                    import_run::<Channels>(&tx, run, &mut known, &mut violations).await?
+                }
+                ResourceKind::Platform => {
+                    import_run::<Platforms>(&tx, run, &mut known, &mut violations).await?
+                }
+                ResourceKind::ServiceFunction => {
+                    import_run::<ServiceFunctions>(&tx, run, &mut known, &mut violations).await?
+                }
+                ResourceKind::PlatformFunction => {
+                    import_run::<PlatformFunctions>(&tx, run, &mut known, &mut violations).await?
+                }
+                ResourceKind::Indicator => {
+                    import_run::<Indicators>(&tx, run, &mut known, &mut violations).await?
+                }
+                ResourceKind::PolicyDocument => {
+                    import_run::<PolicyDocuments>(&tx, run, &mut known, &mut violations).await?
+                }
+                ResourceKind::Observation => {
+                    import_run::<Observations>(&tx, run, &mut known, &mut violations).await?
+                }
+                ResourceKind::IndicatorValue => {
+                    import_run::<IndicatorValues>(&tx, run, &mut known, &mut violations).await?
+                }
+                ResourceKind::ReportedAggregate => {
+                    import_run::<ReportedAggregates>(&tx, run, &mut known, &mut violations).await?
+                }
+            };
+            if run_counts != Counts::default() {
+                counts.entry(kind).or_default().merge(run_counts);
             }
         }
         if !violations.is_empty() {
