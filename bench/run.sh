@@ -22,6 +22,10 @@
 #   BENCH_IMPORT_BATCH [5000]    observations per ImportRecords message
 #   BENCH_PG_URL [postgres://root@127.0.0.1:5432/test]  where to create the databases
 #   BENCH_REDIS_URL [redis://127.0.0.1:6379]            the services' Redis
+#   BENCH_PG_SSLMODE [disable]   sslmode of the services' database connections: as in
+#                                docker-compose, whose PostgreSQL image has TLS off (with
+#                                "prefer", sqlx's default, a server with TLS on makes the
+#                                first calls after a start much slower: see BENCHMARKS.md)
 #   BENCH_PORT [50150]           data on +1, scoring +2, recommendation +3, echo +10
 #   BENCH_SERVER_CPU [0], BENCH_CLIENT_CPU [1]          taskset cores
 #   BENCH_AUTH [required]        "off" runs the services with GOVLENS_AUTH=off; otherwise
@@ -39,7 +43,8 @@ cd "$(dirname "$0")/.."
 : "${BENCH_REDIS_URL:=redis://127.0.0.1:6379}"
 : "${BENCH_PORT:=50150}" "${BENCH_SERVER_CPU:=0}" "${BENCH_CLIENT_CPU:=1}"
 : "${BENCH_OUT:=BENCHMARKS.md}" "${BENCH_AUTH:=required}"
-command_line="BENCH_AUTH=$BENCH_AUTH BENCH_RUNS=$BENCH_RUNS BENCH_DURATION=$BENCH_DURATION BENCH_IMPORT_ROWS=$BENCH_IMPORT_ROWS bench/run.sh"
+: "${BENCH_PG_SSLMODE:=disable}"
+command_line="BENCH_AUTH=$BENCH_AUTH BENCH_PG_SSLMODE=${BENCH_PG_SSLMODE:-disable} BENCH_RUNS=$BENCH_RUNS BENCH_DURATION=$BENCH_DURATION BENCH_IMPORT_ROWS=$BENCH_IMPORT_ROWS bench/run.sh"
 
 log() { echo "bench: $*" >&2; }
 for tool in cargo psql pg_dump redis-cli taskset python3; do
@@ -65,7 +70,7 @@ for addr in $data_listen $scoring_listen $recommendation_listen $echo_listen; do
 done
 
 db="govlens_bench_$$"
-db_url="${BENCH_PG_URL%/*}/$db"
+db_url="${BENCH_PG_URL%/*}/$db?sslmode=$BENCH_PG_SSLMODE"
 copy_db="${db}_copy"
 copy_db_url="${BENCH_PG_URL%/*}/$copy_db"
 instance=""
