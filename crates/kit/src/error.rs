@@ -162,8 +162,72 @@ fn next_incident() -> String {
     format!("{t:x}-{n}")
 }
 
+/// Bounds what a refusal sends back; every conversion to a `Status` applies it. Errors travel in HTTP/2 trailers, which clients cap
+/// (hyper at 16 KiB): a 100 KB input echoed in a NOT_FOUND, or 10,000 violations of a
+/// batch, made the refusal arrive as an unreadable RESOURCE_EXHAUSTED ("header list too
+/// large") that also cost the client its connection. Texts are cut to 1,000 bytes (names
+/// to 300) and violations to the first 6 KB of them; the message says how many are left
+/// out.
+fn bounded(err: ServiceError) -> ServiceError {
+    fn cut(mut text: String, max: usize) -> String {
+        if text.len() > max {
+            let mut at = max;
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            text.truncate(at);
+            text.push_str("...");
+        }
+        text
+    }
+    match err {
+        ServiceError::InvalidArgument {
+            message,
+            violations,
+        } => {
+            let total = violations.len();
+            let mut budget = 6_000usize;
+            let kept: Vec<FieldViolation> = violations
+                .into_iter()
+                .map(|v| FieldViolation::new(cut(v.field, 1000), cut(v.description, 1000)))
+                .take_while(|v| {
+                    let size = v.field.len() + v.description.len();
+                    let fits = size <= budget;
+                    budget = budget.saturating_sub(size);
+                    fits
+                })
+                .collect();
+            let mut message = cut(message, 1000);
+            if kept.len() < total {
+                message.push_str(&format!(
+                    " ({} more violation(s) not shown)",
+                    total - kept.len()
+                ));
+            }
+            ServiceError::InvalidArgument {
+                message,
+                violations: kept,
+            }
+        }
+        ServiceError::NotFound { resource, name } => ServiceError::NotFound {
+            resource,
+            name: cut(name, 300),
+        },
+        ServiceError::AlreadyExists { resource, name } => ServiceError::AlreadyExists {
+            resource,
+            name: cut(name, 300),
+        },
+        ServiceError::FailedPrecondition { message } => ServiceError::FailedPrecondition {
+            message: cut(message, 1000),
+        },
+        ServiceError::Unavailable(message) => ServiceError::Unavailable(cut(message, 1000)),
+        other => other,
+    }
+}
+
 impl From<ServiceError> for Status {
     fn from(err: ServiceError) -> Status {
+        let err = bounded(err);
         let reason = err.reason();
         let mut details = ErrorDetails::new();
         let mut metadata = HashMap::new();
@@ -219,6 +283,30 @@ pub type ServiceResult<T> = Result<T, ServiceError>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refusals_are_bounded_to_fit_in_trailers() {
+        let violations = (0..10_000)
+            .map(|i| FieldViolation::new(format!("records[{i}].region.code"), "x".repeat(40)))
+            .collect();
+        let status = Status::from(ServiceError::invalid("bad batch", violations));
+        let details = status.get_error_details();
+        let shown = details.bad_request().unwrap().field_violations.len();
+        assert!(shown > 0 && shown < 10_000, "{shown}");
+        assert!(
+            status
+                .message()
+                .ends_with(&format!("({} more violation(s) not shown)", 10_000 - shown)),
+            "{}",
+            status.message()
+        );
+        assert!(status.details().len() < 8_000, "{}", status.details().len());
+
+        let long = "\u{00e9}".repeat(1_000);
+        let status = Status::from(ServiceError::not_found("region", long));
+        assert!(status.message().len() < 400, "{}", status.message().len());
+        assert!(status.message().contains("..."));
+    }
 
     #[test]
     fn invalid_argument_carries_every_violation() {

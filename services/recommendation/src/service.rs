@@ -31,68 +31,7 @@ pub const MAX_RULEBOOK_BYTES: usize = 1 << 20;
 pub const MAX_REPORT_REGIONS: usize = 20;
 
 fn respond<T>(result: ServiceResult<T>) -> RpcResult<T> {
-    result
-        .map(Response::new)
-        .map_err(|e| Status::from(bounded(e)))
-}
-
-/// Bounds what a refusal sends back (HTTP/2 trailers are capped by clients): the same as
-/// `govlens_data::service::support::bounded`, which see.
-fn bounded(err: ServiceError) -> ServiceError {
-    fn cut(mut text: String, max: usize) -> String {
-        if text.len() > max {
-            let mut at = max;
-            while !text.is_char_boundary(at) {
-                at -= 1;
-            }
-            text.truncate(at);
-            text.push_str("...");
-        }
-        text
-    }
-    match err {
-        ServiceError::InvalidArgument {
-            message,
-            violations,
-        } => {
-            let total = violations.len();
-            let mut budget = 6_000usize;
-            let kept: Vec<FieldViolation> = violations
-                .into_iter()
-                .map(|v| FieldViolation::new(cut(v.field, 1000), cut(v.description, 1000)))
-                .take_while(|v| {
-                    let size = v.field.len() + v.description.len();
-                    let fits = size <= budget;
-                    budget = budget.saturating_sub(size);
-                    fits
-                })
-                .collect();
-            let mut message = cut(message, 1000);
-            if kept.len() < total {
-                message.push_str(&format!(
-                    " ({} more violation(s) not shown)",
-                    total - kept.len()
-                ));
-            }
-            ServiceError::InvalidArgument {
-                message,
-                violations: kept,
-            }
-        }
-        ServiceError::NotFound { resource, name } => ServiceError::NotFound {
-            resource,
-            name: cut(name, 300),
-        },
-        ServiceError::AlreadyExists { resource, name } => ServiceError::AlreadyExists {
-            resource,
-            name: cut(name, 300),
-        },
-        ServiceError::FailedPrecondition { message } => ServiceError::FailedPrecondition {
-            message: cut(message, 1000),
-        },
-        ServiceError::Unavailable(message) => ServiceError::Unavailable(cut(message, 1000)),
-        other => other,
-    }
+    result.map(Response::new).map_err(Status::from)
 }
 
 fn rules_error(e: RulesError) -> ServiceError {

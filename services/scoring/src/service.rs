@@ -9,7 +9,7 @@ use govlens_engine::{
     run_uncertainty_with_progress, Aggregation, Model, Normalisation, Results, ScoreOptions,
     StrengthOptions, UncertaintyConfig, WeightNoise, ZeroHandling,
 };
-use govlens_kit::{Cache, FieldViolation, ServiceError, ServiceResult};
+use govlens_kit::{Cache, ServiceError, ServiceResult};
 use govlens_proto::scoring::v1::{self as pb, scoring_service_server::ScoringService};
 use prost::Message;
 use sha2::{Digest, Sha256};
@@ -29,68 +29,7 @@ const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_millis(250
 pub const MAX_DRAWS: i32 = 100_000;
 
 fn respond<T>(result: ServiceResult<T>) -> RpcResult<T> {
-    result
-        .map(Response::new)
-        .map_err(|e| Status::from(bounded(e)))
-}
-
-/// Bounds what a refusal sends back (HTTP/2 trailers are capped by clients): the same as
-/// `govlens_data::service::support::bounded`, which see.
-fn bounded(err: ServiceError) -> ServiceError {
-    fn cut(mut text: String, max: usize) -> String {
-        if text.len() > max {
-            let mut at = max;
-            while !text.is_char_boundary(at) {
-                at -= 1;
-            }
-            text.truncate(at);
-            text.push_str("...");
-        }
-        text
-    }
-    match err {
-        ServiceError::InvalidArgument {
-            message,
-            violations,
-        } => {
-            let total = violations.len();
-            let mut budget = 6_000usize;
-            let kept: Vec<FieldViolation> = violations
-                .into_iter()
-                .map(|v| FieldViolation::new(cut(v.field, 1000), cut(v.description, 1000)))
-                .take_while(|v| {
-                    let size = v.field.len() + v.description.len();
-                    let fits = size <= budget;
-                    budget = budget.saturating_sub(size);
-                    fits
-                })
-                .collect();
-            let mut message = cut(message, 1000);
-            if kept.len() < total {
-                message.push_str(&format!(
-                    " ({} more violation(s) not shown)",
-                    total - kept.len()
-                ));
-            }
-            ServiceError::InvalidArgument {
-                message,
-                violations: kept,
-            }
-        }
-        ServiceError::NotFound { resource, name } => ServiceError::NotFound {
-            resource,
-            name: cut(name, 300),
-        },
-        ServiceError::AlreadyExists { resource, name } => ServiceError::AlreadyExists {
-            resource,
-            name: cut(name, 300),
-        },
-        ServiceError::FailedPrecondition { message } => ServiceError::FailedPrecondition {
-            message: cut(message, 1000),
-        },
-        ServiceError::Unavailable(message) => ServiceError::Unavailable(cut(message, 1000)),
-        other => other,
-    }
+    result.map(Response::new).map_err(Status::from)
 }
 
 /// One state of the data: the data service's database identity and its revision.
@@ -731,8 +670,7 @@ impl ScoringService for ScoringApi {
             Ok((loaded, inputs, config, revision, draws))
         }
         .await;
-        let (loaded, inputs, config, revision, draws) =
-            prepared.map_err(|e| Status::from(bounded(e)))?;
+        let (loaded, inputs, config, revision, draws) = prepared.map_err(Status::from)?;
         let (tx, rx) = tokio::sync::mpsc::channel(4);
         tokio::spawn(async move {
             let progress = |done: usize| {

@@ -27,9 +27,7 @@ type RpcResult<T> = Result<Response<T>, Status>;
 pub const MAX_IMPORT_BATCH: usize = 50_000;
 
 fn respond<T>(result: ServiceResult<T>) -> RpcResult<T> {
-    result
-        .map(Response::new)
-        .map_err(|e| Status::from(bounded(e)))
+    result.map(Response::new).map_err(Status::from)
 }
 
 fn date_filter(field: &str, value: &str) -> ServiceResult<()> {

@@ -50,69 +50,6 @@ pub fn validated<K: StoredKind>(record: K::Record) -> ServiceResult<K::Record> {
         .ok_or_else(|| ServiceError::internal(anyhow::anyhow!("record kind changed in validation")))
 }
 
-/// Bounds what a refusal sends back. Errors travel in HTTP/2 trailers, which clients cap
-/// (hyper at 16 KiB): a 100 KB input echoed in a NOT_FOUND, or 10,000 violations of a
-/// batch, made the refusal arrive as an unreadable RESOURCE_EXHAUSTED ("header list too
-/// large") that also cost the client its connection. Texts are cut to 1,000 bytes (names
-/// to 300) and violations to the first 6 KB of them; the message says how many are left
-/// out.
-pub fn bounded(err: ServiceError) -> ServiceError {
-    fn cut(mut text: String, max: usize) -> String {
-        if text.len() > max {
-            let mut at = max;
-            while !text.is_char_boundary(at) {
-                at -= 1;
-            }
-            text.truncate(at);
-            text.push_str("...");
-        }
-        text
-    }
-    match err {
-        ServiceError::InvalidArgument {
-            message,
-            violations,
-        } => {
-            let total = violations.len();
-            let mut budget = 6_000usize;
-            let kept: Vec<FieldViolation> = violations
-                .into_iter()
-                .map(|v| FieldViolation::new(cut(v.field, 1000), cut(v.description, 1000)))
-                .take_while(|v| {
-                    let size = v.field.len() + v.description.len();
-                    let fits = size <= budget;
-                    budget = budget.saturating_sub(size);
-                    fits
-                })
-                .collect();
-            let mut message = cut(message, 1000);
-            if kept.len() < total {
-                message.push_str(&format!(
-                    " ({} more violation(s) not shown)",
-                    total - kept.len()
-                ));
-            }
-            ServiceError::InvalidArgument {
-                message,
-                violations: kept,
-            }
-        }
-        ServiceError::NotFound { resource, name } => ServiceError::NotFound {
-            resource,
-            name: cut(name, 300),
-        },
-        ServiceError::AlreadyExists { resource, name } => ServiceError::AlreadyExists {
-            resource,
-            name: cut(name, 300),
-        },
-        ServiceError::FailedPrecondition { message } => ServiceError::FailedPrecondition {
-            message: cut(message, 1000),
-        },
-        ServiceError::Unavailable(message) => ServiceError::Unavailable(cut(message, 1000)),
-        other => other,
-    }
-}
-
 /// The message field, or INVALID_ARGUMENT when it is missing.
 pub fn required<T>(field: &str, value: Option<T>) -> ServiceResult<T> {
     value.ok_or_else(|| ServiceError::invalid_field(field, "is required"))
