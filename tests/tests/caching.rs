@@ -518,3 +518,57 @@ async fn services_sharing_a_redis_do_not_read_each_others_entries() {
         "B served A's cached channel"
     );
 }
+
+/// How many GET commands the Redis at `url` has served.
+async fn redis_gets(url: &str) -> u64 {
+    let client = redis::Client::open(url).expect("redis URL");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect to redis");
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut conn)
+        .await
+        .expect("INFO commandstats");
+    info.lines()
+        .find_map(|line| line.strip_prefix("cmdstat_get:calls="))
+        .and_then(|rest| rest.split(',').next())
+        .map(|calls| calls.parse().expect("a count"))
+        .unwrap_or(0)
+}
+
+/// Lookups of one key that arrive together share one Redis GET (a busy service asks
+/// for the same cached answer many times at once); a lookup after it sends its own.
+#[tokio::test]
+async fn concurrent_lookups_of_a_key_share_one_redis_get() {
+    let Some(redis) = RedisServer::start().await else {
+        return;
+    };
+    let cache = govlens_kit::Cache::redis(&redis.url(), Duration::from_secs(60), None)
+        .expect("redis cache");
+    cache.put("shared-key", b"cached bytes".to_vec()).await;
+    let before = redis_gets(&redis.url()).await;
+    let found = futures::future::join_all((0..32).map(|_| cache.get("shared-key"))).await;
+    for value in &found {
+        assert_eq!(
+            value.as_deref().map(Vec::as_slice),
+            Some(&b"cached bytes"[..])
+        );
+    }
+    assert_eq!(
+        redis_gets(&redis.url()).await - before,
+        1,
+        "32 lookups, one GET"
+    );
+    assert!(cache.get("missing-key").await.is_none());
+    assert_eq!(
+        cache.get("shared-key").await.as_deref().map(Vec::as_slice),
+        Some(&b"cached bytes"[..])
+    );
+    assert_eq!(
+        redis_gets(&redis.url()).await - before,
+        3,
+        "later lookups ask again"
+    );
+}

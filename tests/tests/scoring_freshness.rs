@@ -182,7 +182,17 @@ async fn concurrent_readers_see_a_write_once_it_is_acknowledged(db: TestDb) {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Until enough calls ran (however slow the machine), or a minute passed.
+    async fn wait_for(
+        calls: &Mutex<Vec<(Instant, Instant, i64)>>,
+        enough: impl Fn(&[(Instant, Instant, i64)]) -> bool,
+    ) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !enough(&calls.lock().unwrap()) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    wait_for(&calls, |calls| calls.len() >= 16).await;
     let mut lowest = lowest_rating(&suite).await;
     lowest.value += 0.5;
     lowest.value_as_printed = format!("{:.1}points", lowest.value);
@@ -196,7 +206,10 @@ async fn concurrent_readers_see_a_write_once_it_is_acknowledged(db: TestDb) {
         .expect("UpdateObservation")
         .into_inner();
     let acknowledged = Instant::now();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_for(&calls, |calls| {
+        calls.iter().filter(|c| c.0 > acknowledged).count() >= 16
+    })
+    .await;
     stop.store(true, Ordering::Relaxed);
     for r in readers {
         r.await.unwrap();

@@ -1,10 +1,12 @@
 //! Read-through cache for encoded responses: an in-process layer, Redis, or both.
 //! A Redis failure is a miss (logged once per outage), never an error: callers compute.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::future::{BoxFuture, FutureExt, Shared};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::AsyncCommands;
 use tracing::Instrument;
@@ -59,6 +61,51 @@ pub struct Cache {
 struct RedisCache {
     manager: ConnectionManager,
     down: Arc<AtomicBool>,
+    /// GETs in flight by key: concurrent lookups of one key share one GET. A value
+    /// never changes under its key (keys name the revision they were computed at), so
+    /// joining a GET already on its way is as good as sending another.
+    in_flight: Arc<Mutex<HashMap<String, SharedGet>>>,
+}
+
+/// The result of one Redis GET, shared by every lookup that joined it.
+type SharedGet = Shared<BoxFuture<'static, Result<Option<Arc<Vec<u8>>>, String>>>;
+
+impl RedisCache {
+    fn get(&self, key: &str) -> SharedGet {
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(get) = in_flight.get(key) {
+            return get.clone();
+        }
+        let mut conn = self.manager.clone();
+        let owned = key.to_string();
+        let registry = Arc::downgrade(&self.in_flight);
+        let span = redis_span("GET");
+        let get = async move {
+            let result = tokio::time::timeout(
+                REDIS_COMMAND_TIMEOUT,
+                conn.get::<_, Option<Vec<u8>>>(&owned),
+            )
+            .await;
+            let outcome = match &result {
+                Ok(Ok(Some(_))) => "hit",
+                Ok(Ok(None)) => "miss",
+                _ => "error",
+            };
+            tracing::Span::current().record("cache.result", outcome);
+            if let Some(registry) = registry.upgrade() {
+                registry
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&owned);
+            }
+            flatten(result).map(|value| value.map(Arc::new))
+        }
+        .instrument(span)
+        .boxed()
+        .shared();
+        in_flight.insert(key.to_string(), get.clone());
+        get
+    }
 }
 
 impl Cache {
@@ -109,6 +156,7 @@ impl Cache {
             redis: Some(RedisCache {
                 manager,
                 down: Arc::default(),
+                in_flight: Arc::default(),
             }),
             ttl,
             stats: Arc::default(),
@@ -141,23 +189,18 @@ impl Cache {
             count("memory", "miss");
         }
         if let Some(redis) = &self.redis {
-            let mut conn = redis.manager.clone();
-            let span = redis_span("GET");
-            let result =
-                tokio::time::timeout(REDIS_COMMAND_TIMEOUT, conn.get::<_, Option<Vec<u8>>>(key))
-                    .instrument(span.clone())
-                    .await;
-            let outcome = match &result {
-                Ok(Ok(Some(_))) => "hit",
-                Ok(Ok(None)) => "miss",
-                _ => "error",
-            };
-            span.record("cache.result", outcome);
-            count("redis", outcome);
-            match flatten(result) {
-                Ok(Some(bytes)) => {
+            let result = redis.get(key).await;
+            count(
+                "redis",
+                match &result {
+                    Ok(Some(_)) => "hit",
+                    Ok(None) => "miss",
+                    Err(_) => "error",
+                },
+            );
+            match result {
+                Ok(Some(value)) => {
                     redis.mark_up();
-                    let value = Arc::new(bytes);
                     if let Some(m) = &self.memory {
                         m.insert(key.to_string(), value.clone());
                     }

@@ -102,6 +102,16 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         }
     }
 
+    /// `on` or `off` (also `true`/`false`, `1`/`0`).
+    pub fn switch(&self, variable: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(variable).as_deref().map(str::trim) {
+            None => Ok(default),
+            Some("on" | "true" | "1") => Ok(true),
+            Some("off" | "false" | "0") => Ok(false),
+            Some(v) => Err(fail(variable, format!("{v:?} is neither on nor off"))),
+        }
+    }
+
     /// A duration in milliseconds (at least 1 ms).
     pub fn millis(&self, variable: &'static str, default: u64) -> Result<Duration, ConfigError> {
         Ok(Duration::from_millis(

@@ -7,8 +7,10 @@ pub mod coalesce;
 pub mod config;
 pub mod error;
 pub mod grpc;
+pub mod lease;
 pub mod logging;
 pub mod process;
+pub mod sole_writer;
 pub mod telemetry;
 pub mod tls;
 

@@ -14,7 +14,10 @@ use sea_orm_migration::prelude::{
 use sha2::{Digest, Sha256};
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use govlens_kit::sole_writer::SoleWriter;
+use tokio::time::Instant;
 
 use govlens_kit::coalesce::Coalesced;
 use govlens_kit::{ServiceError, ServiceResult};
@@ -144,6 +147,64 @@ pub struct VersionedStore {
     pinned: Arc<Mutex<Pinned>>,
     /// Concurrent "latest version" reads share one query.
     latest: Arc<Coalesced<String, Arc<StoredDocument>>>,
+    /// Latest versions, trusted while this process is the only writer.
+    remembered: Arc<Mutex<Remembered>>,
+    /// Whether to trust being the only writer at all.
+    leases: bool,
+    /// This process's registration as a writer, held while the store lives.
+    registration: Arc<std::sync::OnceLock<Arc<SoleWriter>>>,
+}
+
+/// Latest versions as this process last read or wrote them. While it is the only
+/// process writing the table (see [`SoleWriter`]), nobody else can change them, so
+/// they are the truth until `until`; once trust lapses they are forgotten.
+#[derive(Default)]
+struct Remembered {
+    until: Option<Instant>,
+    /// Moves on every forgetting and every write, so that a read that started before
+    /// one does not store what it found.
+    epoch: u64,
+    latest: HashMap<String, Arc<StoredDocument>>,
+}
+
+impl Remembered {
+    fn trusted(&self) -> bool {
+        self.until.is_some_and(|u| Instant::now() < u)
+    }
+
+    fn forget(&mut self) {
+        self.latest.clear();
+        self.epoch += 1;
+    }
+}
+
+/// Renews trust in what `remembered` holds every third of a window, while the store
+/// is in use.
+async fn keep_checking(writer: Arc<SoleWriter>, remembered: Weak<Mutex<Remembered>>) {
+    loop {
+        let alone = writer.alone_until().await;
+        let Some(remembered) = remembered.upgrade() else {
+            return;
+        };
+        {
+            let mut r = lock(&remembered);
+            match alone {
+                Some(until) => {
+                    if !r.trusted() {
+                        // Another writer may have come and gone since trust lapsed.
+                        r.forget();
+                    }
+                    r.until = Some(until);
+                }
+                None => {
+                    r.until = None;
+                    r.forget();
+                }
+            }
+        }
+        drop(remembered);
+        tokio::time::sleep(writer.window() / 3).await;
+    }
 }
 
 /// Versions by id and version number.
@@ -206,10 +267,38 @@ impl VersionedStore {
             migration_table,
             pinned: Arc::default(),
             latest: Arc::default(),
+            remembered: Arc::default(),
+            leases: true,
+            registration: Arc::default(),
         })
     }
 
+    /// Applies pending migrations, then registers this process as a writer of the
+    /// documents (PostgreSQL: waits one window once, see [`SoleWriter`]), so that
+    /// latest versions are kept in memory while it writes alone.
     pub async fn migrate(&self) -> anyhow::Result<()> {
+        self.apply_migrations().await?;
+        let name = format!("govlens-documents:{}", self.kind);
+        if let Some(writer) = SoleWriter::register(&self.db, &name, self.leases).await? {
+            if writer.trusting() {
+                tokio::spawn(keep_checking(
+                    writer.clone(),
+                    Arc::downgrade(&self.remembered),
+                ));
+            }
+            let _ = self.registration.set(writer);
+        }
+        Ok(())
+    }
+
+    /// The same store, with the fast path that trusts being the only writer on
+    /// (the default) or off ([`govlens_kit::sole_writer::ENV_LEASES`]).
+    pub fn with_leases(mut self, leases: bool) -> Self {
+        self.leases = leases;
+        self
+    }
+
+    async fn apply_migrations(&self) -> anyhow::Result<()> {
         govlens_kit::process::retry_startup("document store migrations", 20, || async {
             match self.migration_table {
                 "govlens_scoring_migrations" => ScoringMigrator::up(&self.db, None).await?,
@@ -290,6 +379,15 @@ impl VersionedStore {
             Err(e) => return Err(db_error(e)),
         };
         tx.commit().await.map_err(db_error)?;
+        let mut r = lock(&self.remembered);
+        r.epoch += 1;
+        if r.trusted() {
+            r.latest
+                .insert(stored.document_id.clone(), Arc::new(stored.clone()));
+        } else {
+            r.latest.remove(&stored.document_id);
+        }
+        drop(r);
         Ok((stored, true))
     }
 
@@ -318,8 +416,18 @@ impl VersionedStore {
             self.pin(&d);
             return Ok(d);
         }
-        // "Latest" changes with every create (possibly on another replica), so it is
-        // read each time, but concurrent callers share one read made after they arrived.
+        // "Latest" changes with every create, possibly on another replica: it comes
+        // from memory while this process writes alone, else it is read each time, with
+        // concurrent callers sharing one read made after they arrived.
+        let epoch = {
+            let r = lock(&self.remembered);
+            if r.trusted() {
+                if let Some(d) = r.latest.get(document_id) {
+                    return Ok(d.clone());
+                }
+            }
+            r.epoch
+        };
         let d = self
             .latest
             .get(&document_id.to_string(), || async {
@@ -327,6 +435,13 @@ impl VersionedStore {
             })
             .await?;
         self.pin(&d);
+        let mut r = lock(&self.remembered);
+        if r.epoch == epoch && r.trusted() {
+            if r.latest.len() >= PINNED_MAX {
+                r.latest.clear();
+            }
+            r.latest.insert(document_id.to_string(), d.clone());
+        }
         Ok(d)
     }
 

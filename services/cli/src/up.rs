@@ -121,7 +121,10 @@ pub async fn serve_suite(
         .add_service(govlens_recommendation::upstream::CallerDeadline::new(
             recommendation.service(),
         ))
-        .serve_with_incoming_shutdown(govlens_kit::grpc::incoming(listener), stop_accepting);
+        .serve_with_incoming_shutdown(
+            govlens_kit::grpc::incoming(listener),
+            data.ending_watches(stop_accepting),
+        );
     let server = tokio::spawn(server);
     let data_watch = data.start(health_state.clone()).await?;
     let scoring_watch = scoring.start(health_state.clone(), false).await?;

@@ -9,6 +9,7 @@ pub const ENV_DATABASE_URL: &str = "DATABASE_URL";
 pub const ENV_REDIS_URL: &str = "REDIS_URL";
 pub const ENV_CACHE_MEMORY_MB: &str = "GOVLENS_CACHE_MEMORY_MB";
 pub const ENV_CACHE_TTL_SECS: &str = "GOVLENS_CACHE_TTL_SECS";
+pub use govlens_kit::sole_writer::ENV_LEASES;
 
 pub use govlens_kit::config::ConfigError;
 use govlens_kit::config::{cache_for, Env};
@@ -26,6 +27,8 @@ pub struct DataConfig {
     /// In-process cache size; 0 disables the in-process layer.
     pub cache_memory_bytes: u64,
     pub cache_ttl: Duration,
+    /// Whether readers get revision leases (PostgreSQL only; [`ENV_LEASES`]).
+    pub leases: bool,
 }
 
 impl DataConfig {
@@ -39,6 +42,7 @@ impl DataConfig {
             redis_url: None,
             cache_memory_bytes: 64 << 20,
             cache_ttl: Duration::from_secs(300),
+            leases: true,
         }
     }
 
@@ -55,6 +59,7 @@ impl DataConfig {
             redis_url: env.redis_url(ENV_REDIS_URL)?,
             cache_memory_bytes: env.number(ENV_CACHE_MEMORY_MB, 64)? << 20,
             cache_ttl: Duration::from_secs(env.number(ENV_CACHE_TTL_SECS, 300)?.max(1)),
+            leases: env.switch(ENV_LEASES, true)?,
         })
     }
 
@@ -97,6 +102,15 @@ mod tests {
         assert_eq!(c.listen.port(), 6000);
         assert_eq!(c.redis_url.as_deref(), Some("redis://127.0.0.1:6379"));
         assert_eq!(c.cache_memory_bytes, 0);
+        assert!(c.leases, "revision leases are on by default");
+        let off = config(&[(ENV_DATABASE_URL, "postgres://u@h/db"), (ENV_LEASES, "off")]).unwrap();
+        assert!(!off.leases);
+        let e = config(&[
+            (ENV_DATABASE_URL, "postgres://u@h/db"),
+            (ENV_LEASES, "maybe"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.variable, ENV_LEASES);
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub const MAX_MESSAGE_BYTES: usize = 64 << 20;
 /// The data service before it is mounted: connected, not yet migrated.
 pub struct DataComponent {
     store: Store,
+    leases: bool,
     api: DataApi,
     ready: Arc<AtomicBool>,
     cache_description: &'static str,
@@ -40,6 +41,7 @@ impl DataComponent {
         let api = DataApi::new(store.clone(), cache, ready.clone());
         Ok(DataComponent {
             store,
+            leases: config.leases,
             api,
             ready,
             cache_description,
@@ -62,10 +64,38 @@ impl DataComponent {
         self.cache_description
     }
 
+    /// `stop` (the server's shutdown future), which also ends the revision watches
+    /// when it resolves: the server drains in-flight calls, and watches never end on
+    /// their own.
+    pub fn ending_watches<F: std::future::Future>(
+        &self,
+        stop: F,
+    ) -> impl std::future::Future<Output = F::Output> {
+        let store = self.store.clone();
+        async move {
+            let out = stop.await;
+            if let Some(hub) = store.leases() {
+                hub.close();
+            }
+            out
+        }
+    }
+
     /// Runs migrations, then reports SERVING and keeps health in step with the
     /// database. Returns the watchdog task.
     pub async fn start(&self, health: Health) -> anyhow::Result<tokio::task::JoinHandle<()>> {
         self.store.migrate().await?;
+        // Before the first write: a new replica waits out the leases others granted.
+        let leases = self.store.start_leases(self.leases).await?;
+        tracing::info!(
+            granting = leases.granting(),
+            "revision leases {}",
+            if leases.granting() {
+                "on"
+            } else {
+                "off: readers ask per call"
+            }
+        );
         self.ready.store(true, Ordering::Release);
         health.set(SERVICE_NAME, true).await;
         tracing::info!("data service migrated; SERVING");
@@ -108,7 +138,10 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(component.service())
-        .serve_with_incoming_shutdown(govlens_kit::grpc::incoming(listener), stop_accepting);
+        .serve_with_incoming_shutdown(
+            govlens_kit::grpc::incoming(listener),
+            component.ending_watches(stop_accepting),
+        );
     let server = tokio::spawn(server);
 
     let watchdog = component.start(health_state.clone()).await?;

@@ -30,6 +30,9 @@ pub struct RecommendationConfig {
     pub cache_ttl: Duration,
     /// Deadline of each upstream call.
     pub upstream_timeout: Duration,
+    /// Whether to use revision leases and keep the latest rulebooks in memory while
+    /// writing alone ([`govlens_kit::sole_writer::ENV_LEASES`]).
+    pub leases: bool,
 }
 
 impl RecommendationConfig {
@@ -46,6 +49,7 @@ impl RecommendationConfig {
             cache_memory_bytes: 32 << 20,
             cache_ttl: Duration::from_secs(300),
             upstream_timeout: Duration::from_secs(10),
+            leases: true,
         }
     }
 
@@ -65,6 +69,7 @@ impl RecommendationConfig {
             cache_memory_bytes: 32 << 20,
             cache_ttl: Duration::from_secs(300),
             upstream_timeout: env.millis(ENV_UPSTREAM_TIMEOUT_MS, 10_000)?,
+            leases: env.switch(govlens_kit::sole_writer::ENV_LEASES, true)?,
         };
         if config.auth.required && config.auth.service_token.is_none() {
             // Its calls to the data service (and token checks) are made as itself.

@@ -36,12 +36,16 @@ impl RecommendationComponent {
             "rulebook",
             "govlens_recommendation_migrations",
         )
-        .await?;
-        let up = Upstreams::connect_lazy(
+        .await?
+        .with_leases(config.leases);
+        let mut up = Upstreams::connect_lazy(
             &config.data_addr,
             &config.scoring_addr,
             config.upstream_timeout,
         )?;
+        if config.leases {
+            up = up.with_revision_lease(&config.data_addr)?;
+        }
         let ready = Arc::new(AtomicBool::new(false));
         let api = RecommendationApi::new(
             rulebooks.clone(),

@@ -247,6 +247,9 @@ impl RecommendationApi {
 
     /// The data service's database identity and current revision.
     async fn data_revision(&self) -> ServiceResult<(String, i64)> {
+        if let Some(current) = self.up.revision_lease.as_ref().and_then(|l| l.current()) {
+            return Ok(current);
+        }
         self.revisions
             .get(&(), || async {
                 let mut data = self.up.data.clone();

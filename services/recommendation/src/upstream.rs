@@ -11,9 +11,11 @@
 //!   never past the deadline. Writes are never retried.
 //! - Upstream failures reach the caller as UNAVAILABLE (never INTERNAL).
 
+use govlens_kit::lease::{watch_data_revision, RevisionLease, RENEW_EVERY};
 use std::future::Future;
 use std::hash::BuildHasher;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -367,6 +369,8 @@ pub struct Upstreams {
     pub data: DataServiceClient<UpstreamChannel>,
     pub scoring: ScoringServiceClient<UpstreamChannel>,
     pub timeout: Duration,
+    /// The data revision as pushed by the data service, while a lease lasts.
+    pub revision_lease: Option<Arc<RevisionLease>>,
 }
 
 /// Calls on it carry the caller's trace context; reads are retried.
@@ -388,7 +392,15 @@ impl Upstreams {
             scoring: ScoringServiceClient::new(channel(scoring_addr)?)
                 .max_decoding_message_size(64 << 20),
             timeout,
+            revision_lease: None,
         })
+    }
+
+    /// The same clients, watching the data service at `data_addr` for revision leases
+    /// (see [`govlens_kit::lease`]). Needs a Tokio runtime.
+    pub fn with_revision_lease(mut self, data_addr: &str) -> anyhow::Result<Self> {
+        self.revision_lease = Some(watch_data_revision(data_addr, RENEW_EVERY)?);
+        Ok(self)
     }
 
     /// A request carrying this service's deadline, cut to the caller's.

@@ -30,6 +30,9 @@ pub struct ScoringConfig {
     pub cache_ttl: Duration,
     /// Deadline of each call to the data service.
     pub upstream_timeout: Duration,
+    /// Whether to use revision leases and keep the latest documents in memory while
+    /// writing alone ([`govlens_kit::sole_writer::ENV_LEASES`]).
+    pub leases: bool,
 }
 
 impl ScoringConfig {
@@ -45,6 +48,7 @@ impl ScoringConfig {
             cache_memory_bytes: 64 << 20,
             cache_ttl: Duration::from_secs(300),
             upstream_timeout: Duration::from_secs(10),
+            leases: true,
         }
     }
 
@@ -63,6 +67,7 @@ impl ScoringConfig {
             cache_memory_bytes: env.number(ENV_CACHE_MEMORY_MB, 64)? << 20,
             cache_ttl: Duration::from_secs(300),
             upstream_timeout: env.millis(ENV_UPSTREAM_TIMEOUT_MS, 10_000)?,
+            leases: env.switch(govlens_kit::sole_writer::ENV_LEASES, true)?,
         };
         if config.auth.required && config.auth.service_token.is_none() {
             // Its calls to the data service (and token checks) are made as itself.

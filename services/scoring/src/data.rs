@@ -20,6 +20,7 @@ use std::time::Duration;
 use govlens_dataset::convert::record_from_pb;
 use govlens_dataset::AnyRecord;
 use govlens_kit::coalesce::Coalesced;
+use govlens_kit::lease::{watch_data_revision, RevisionLease, RENEW_EVERY};
 use govlens_kit::telemetry::propagation::{refused_by_goaway, traced, TracedChannel};
 use govlens_kit::{ServiceError, ServiceResult};
 use govlens_proto::data::v1 as pb;
@@ -235,6 +236,8 @@ pub struct DataSource {
     /// Concurrent revision reads share one GetDataRevision (each still sees a revision
     /// read after it arrived).
     revisions: Arc<Coalesced<(), (String, i64)>>,
+    /// The revision as pushed by the data service, while a lease lasts.
+    lease: Option<Arc<RevisionLease>>,
 }
 
 fn upstream_error(status: tonic::Status) -> ServiceError {
@@ -268,6 +271,7 @@ impl DataSource {
             retry: RetryPolicy::DEFAULT,
             latest: Arc::default(),
             revisions: Arc::default(),
+            lease: None,
         })
     }
 
@@ -277,9 +281,20 @@ impl DataSource {
         self
     }
 
+    /// The same source, watching the data service at `addr` for revision leases
+    /// (see [`govlens_kit::lease`]). Needs a Tokio runtime.
+    pub fn with_revision_lease(mut self, addr: &str) -> anyhow::Result<Self> {
+        self.lease = Some(watch_data_revision(addr, RENEW_EVERY)?);
+        Ok(self)
+    }
+
     /// The data service's database identity and current revision, as read after this
-    /// call began.
+    /// call began: from the lease when one lasts (the data service then acknowledges
+    /// no write this service has not seen), else asked for.
     pub async fn revision(&self) -> ServiceResult<(String, i64)> {
+        if let Some(current) = self.lease.as_ref().and_then(|l| l.current()) {
+            return Ok(current);
+        }
         let wait = budget(self.timeout);
         match tokio::time::timeout(wait, self.revisions.get(&(), || self.read_revision())).await {
             Ok(result) => result,

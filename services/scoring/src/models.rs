@@ -5,7 +5,11 @@ pub use govlens_versioned::{
     NewDocument as NewModel, StoredDocument as StoredModel, VersionedStore as ModelStore,
 };
 
-/// Connects the model store.
-pub async fn connect(url: &str) -> anyhow::Result<ModelStore> {
-    ModelStore::connect(url, "model", "model", "govlens_scoring_migrations").await
+/// Connects the model store; `leases` as in [`ModelStore::with_leases`].
+pub async fn connect(url: &str, leases: bool) -> anyhow::Result<ModelStore> {
+    Ok(
+        ModelStore::connect(url, "model", "model", "govlens_scoring_migrations")
+            .await?
+            .with_leases(leases),
+    )
 }

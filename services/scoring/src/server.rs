@@ -41,8 +41,11 @@ pub struct ScoringComponent {
 
 impl ScoringComponent {
     pub async fn connect(config: &ScoringConfig) -> anyhow::Result<Self> {
-        let models = crate::models::connect(&config.database_url).await?;
-        let data = DataSource::connect_lazy(&config.data_addr, config.upstream_timeout)?;
+        let models = crate::models::connect(&config.database_url, config.leases).await?;
+        let mut data = DataSource::connect_lazy(&config.data_addr, config.upstream_timeout)?;
+        if config.leases {
+            data = data.with_revision_lease(&config.data_addr)?;
+        }
         let ready = Arc::new(AtomicBool::new(false));
         let api = ScoringApi::new(models.clone(), data.clone(), config.cache()?, ready.clone());
         Ok(ScoringComponent {

@@ -1761,6 +1761,27 @@ impl DataService for DataApi {
         )
     }
 
+    type WatchDataRevisionStream = govlens_kit::lease::WatchStream;
+
+    async fn watch_data_revision(
+        &self,
+        req: Request<tonic::Streaming<pb::WatchDataRevisionRequest>>,
+    ) -> RpcResult<Self::WatchDataRevisionStream> {
+        let caller = principal_of(&req);
+        respond(
+            async {
+                caller?.check_service("watch the data revision")?;
+                self.ensure_ready()?;
+                let hub = self.store.leases().ok_or_else(|| {
+                    ServiceError::Unavailable("the data service is starting".into())
+                })?;
+                hub.watch(req.into_inner())
+                    .map_err(|s| ServiceError::Unavailable(s.message().to_string()))
+            }
+            .await,
+        )
+    }
+
     async fn introspect_token(
         &self,
         req: Request<pb::IntrospectTokenRequest>,

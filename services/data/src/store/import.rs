@@ -934,6 +934,9 @@ impl Store {
             super::current_revision(&tx).await.map_err(db_error)?
         };
         tx.commit().await.map_err(db_error)?;
+        if changed {
+            self.published(revision).await;
+        }
         Ok(BatchResult { counts, revision })
     }
 

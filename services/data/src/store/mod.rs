@@ -7,7 +7,11 @@ pub mod query;
 pub mod regions;
 pub mod write;
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+use govlens_kit::lease::LeaseHub;
+use govlens_kit::sole_writer::SoleWriter;
 
 use govlens_kit::{FieldViolation, ServiceError, ServiceResult};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -26,6 +30,8 @@ use kinds::*;
 #[derive(Clone)]
 pub struct Store {
     db: DatabaseConnection,
+    /// Revision leases of the services reading this one, once started.
+    leases: Arc<OnceLock<Arc<LeaseHub>>>,
 }
 
 /// Turns a database error into a service error: constraint races become their status,
@@ -94,7 +100,10 @@ impl Store {
             })
             .await?;
         }
-        Ok(Store { db })
+        Ok(Store {
+            db,
+            leases: Arc::default(),
+        })
     }
 
     /// Applies pending migrations.
@@ -132,6 +141,41 @@ impl Store {
             .await
             .map_err(db_error)?;
         Ok(row.map(|r| (r.instance, r.revision)).unwrap_or_default())
+    }
+
+    /// Registers as a writer of this database (on PostgreSQL: waits one
+    /// [`govlens_kit::sole_writer::WINDOW`]) and starts serving revision watchers (see
+    /// [`govlens_kit::lease`]). Not `granting`, or on SQLite, readers ask for the
+    /// revision per call.
+    pub async fn start_leases(&self, granting: bool) -> anyhow::Result<Arc<LeaseHub>> {
+        let writer = SoleWriter::register(&self.db, "govlens-data", granting).await?;
+        let (instance, revision) = self.versioned_state().await?;
+        // The connection, not the store: the store holds the hub.
+        let db = self.db.clone();
+        let read = move || {
+            let db = db.clone();
+            Box::pin(async move {
+                let row = data_revision::Entity::find_by_id(1i64)
+                    .one(&db)
+                    .await
+                    .ok()?;
+                row.map(|r| (r.instance, r.revision))
+            }) as _
+        };
+        let hub = LeaseHub::new(instance, revision, writer, Box::new(read));
+        Ok(self.leases.get_or_init(|| hub).clone())
+    }
+
+    /// The lease hub, once started.
+    pub fn leases(&self) -> Option<&Arc<LeaseHub>> {
+        self.leases.get()
+    }
+
+    /// Returns once the readers holding revision leases know of `revision`.
+    pub async fn published(&self, revision: i64) {
+        if let Some(hub) = self.leases.get() {
+            hub.published(revision).await;
+        }
     }
 
     pub async fn begin(&self) -> ServiceResult<DatabaseTransaction> {

@@ -8,9 +8,7 @@ use govlens_kit::{ServiceError, ServiceResult};
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use super::kinds::*;
-use super::write::{
-    commit_write, ensure_key_free, ensure_references, insert, remember_request, replay_request,
-};
+use super::write::{ensure_key_free, ensure_references, insert, remember_request, replay_request};
 use super::{db_error, ensure_unreferenced, find_by_code, region_path, upsert_region, Store};
 use crate::access::{anchors, anchors_of_model, authorize, Audit};
 use crate::entities::{population, region};
@@ -120,7 +118,8 @@ impl Store {
         remember_request(&tx, request_id, Regions::KIND.as_str(), model.id).await?;
         Ok((
             model,
-            commit_write(tx, audit("create", r, Some(request_id))).await?,
+            self.commit_write(tx, audit("create", r, Some(request_id)))
+                .await?,
         ))
     }
 
@@ -145,7 +144,10 @@ impl Store {
             replace_populations(&tx, &r.code, populations).await?;
         }
         authorize(&tx, &anchors(&Regions::wrap(r.clone())), REGIONS).await?;
-        Ok((model, commit_write(tx, audit("update", r, None)).await?))
+        Ok((
+            model,
+            self.commit_write(tx, audit("update", r, None)).await?,
+        ))
     }
 
     pub async fn delete_region(&self, code: &str) -> ServiceResult<i64> {
@@ -165,6 +167,6 @@ impl Store {
             .await
             .map_err(db_error)?;
         let record = Regions::to_record(model);
-        commit_write(tx, audit("delete", &record, None)).await
+        self.commit_write(tx, audit("delete", &record, None)).await
     }
 }

@@ -135,12 +135,20 @@ pub async fn insert<K: StoredKind>(
     active.insert(tx).await.map_err(db_error)
 }
 
-/// Advances the revision, records the write in the audit log, and commits.
-pub async fn commit_write(tx: DatabaseTransaction, audit: Audit<'_>) -> ServiceResult<i64> {
-    let revision = bump_revision(&tx).await.map_err(db_error)?;
-    crate::access::record(&tx, audit, revision).await?;
-    tx.commit().await.map_err(db_error)?;
-    Ok(revision)
+impl Store {
+    /// Advances the revision, records the write in the audit log, commits, and
+    /// returns once the readers holding revision leases know of it.
+    pub async fn commit_write(
+        &self,
+        tx: DatabaseTransaction,
+        audit: Audit<'_>,
+    ) -> ServiceResult<i64> {
+        let revision = bump_revision(&tx).await.map_err(db_error)?;
+        crate::access::record(&tx, audit, revision).await?;
+        tx.commit().await.map_err(db_error)?;
+        self.published(revision).await;
+        Ok(revision)
+    }
 }
 
 /// What the caller may be denied: "platforms", "observations", ...
@@ -212,7 +220,7 @@ impl Store {
         let model = insert::<K>(&tx, r, |_| {}).await?;
         remember_request(&tx, request_id, K::KIND.as_str(), K::id(&model)).await?;
         let audit = audit::<K>("create", K::key_text(r), Some(request_id));
-        Ok((model, commit_write(tx, audit).await?))
+        Ok((model, self.commit_write(tx, audit).await?))
     }
 
     /// Replaces the row `existing_id` with the record.
@@ -234,7 +242,7 @@ impl Store {
             .map_err(db_error)?;
         authorize(&tx, &anchors(&K::wrap(r.clone())), &plural::<K>()).await?;
         let audit = audit::<K>("update", K::key_text(r), None);
-        Ok((model, commit_write(tx, audit).await?))
+        Ok((model, self.commit_write(tx, audit).await?))
     }
 
     /// Deletes the row `id`, first checking that nothing refers to `code` as `target`.
@@ -260,6 +268,6 @@ impl Store {
             return Err(ServiceError::not_found(K::NOUN, id.to_string()));
         }
         let key = K::key_text(&K::to_record(existing));
-        commit_write(tx, audit::<K>("delete", key, None)).await
+        self.commit_write(tx, audit::<K>("delete", key, None)).await
     }
 }
