@@ -742,22 +742,22 @@ async fn some_stored<K: BulkKind>(
     };
     let mut sample: Vec<&K::Record> = vec![records[0], records[last / 2], records[last]];
     sample.dedup_by_key(|r| K::key_text(r));
-    // One equality per key column, ORed: each key is one index lookup (a row-valued IN
-    // list is not used as an index condition past its first column).
-    let condition = sample
-        .into_iter()
-        .fold(sea_orm::Condition::any(), |any, r| {
-            any.add(K::natural_key(r))
-        });
-    let found = K::Entity::find()
-        .select_only()
-        .column(K::id_column())
-        .filter(condition)
-        .limit(1)
-        .into_tuple::<i64>()
-        .all(tx)
-        .await?;
-    Ok(!found.is_empty())
+    // One lookup per key, each an equality on every column of the unique index. (ORed in
+    // one statement, PostgreSQL factors the columns the keys share out of the OR and
+    // may scan every row with that prefix.)
+    for r in sample {
+        let found = K::Entity::find()
+            .select_only()
+            .column(K::id_column())
+            .filter(K::natural_key(r))
+            .into_tuple::<i64>()
+            .one(tx)
+            .await?;
+        if found.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Inserts `rows` assuming none is stored, within a savepoint: true if they were all
