@@ -21,6 +21,10 @@ on_both_backends!(
     a_dangling_reference_deep_in_a_large_batch_writes_nothing,
     a_scoped_editor_is_denied_at_the_first_record_outside_the_scope,
     text_and_numbers_of_a_bulk_import_are_stored_exactly,
+    a_batch_failing_its_checks_stops_the_stream_after_the_batches_before_it,
+    a_batch_failing_on_the_database_stops_the_stream_after_the_batches_before_it,
+    stored_rows_that_the_sample_misses_are_counted_exactly,
+    a_row_committed_concurrently_during_a_bulk_insert_is_counted_exactly,
 );
 
 /// Rows per file of the paper's bundle (datasets/paper/README.md).
@@ -818,4 +822,181 @@ async fn text_and_numbers_of_a_bulk_import_are_stored_exactly(db: TestDb) {
     // And the same batch again is unchanged: what was stored compares equal.
     let again = srv.import(vec![batch]).await.expect("re-import");
     assert_eq!(counts(&again)["observations"], (0, 0, 100));
+}
+
+/// `many_observations(n)`, in batches of `size`.
+fn observation_batches(n: usize, size: usize) -> Vec<Vec<pb::Record>> {
+    many_observations(n)
+        .chunks(size)
+        .map(|chunk| chunk.to_vec())
+        .collect()
+}
+
+/// The stored observations of `many_observations`, by date.
+async fn many_dates(srv: &TestServer) -> Vec<String> {
+    many_values(srv).await.into_keys().collect()
+}
+
+/// Batches are checked ahead of the one being written: a batch that fails its own
+/// checks (a bad rating) stops the import once the batches before it are committed, and
+/// none after it is written.
+async fn a_batch_failing_its_checks_stops_the_stream_after_the_batches_before_it(db: TestDb) {
+    let srv = TestServer::start(&db).await;
+    srv.load_paper().await;
+    let mut batches = observation_batches(4_000, 1_000);
+    let origin = batches[1][17].origin.clone();
+    observation_mut(&mut batches[1][17]).value = -5.0;
+    observation_mut(&mut batches[1][17]).value_as_printed = String::new();
+    let first: Vec<String> = batches[0]
+        .iter()
+        .map(|r| match &r.kind {
+            Some(Kind::Observation(o)) => o.observed_on.clone(),
+            _ => unreachable!(),
+        })
+        .collect();
+    let status = expect_code(srv.import(batches).await, Code::InvalidArgument);
+    assert!(
+        status
+            .message()
+            .contains("batch 2 rejected (1 earlier batch(es) committed)"),
+        "{}",
+        status.message()
+    );
+    assert_violation_with_origin(&status, "records[17].observation.value", &origin);
+    assert_eq!(field_violations(&status).len(), 1);
+    assert_eq!(many_dates(&srv).await, first, "exactly batch 1 is stored");
+}
+
+/// The same when the batch fails only once written (a dangling reference, found in the
+/// database): the batches after it, already read and checked, are not written.
+async fn a_batch_failing_on_the_database_stops_the_stream_after_the_batches_before_it(db: TestDb) {
+    let srv = TestServer::start(&db).await;
+    srv.load_paper().await;
+    let rev = srv.revision().await;
+    let mut batches = observation_batches(5_000, 1_000);
+    let origin = batches[2][999].origin.clone();
+    observation_mut(&mut batches[2][999]).channel_code = "no-such-channel".into();
+    let status = expect_code(srv.import(batches).await, Code::InvalidArgument);
+    assert!(
+        status
+            .message()
+            .contains("batch 3 rejected (2 earlier batch(es) committed)"),
+        "{}",
+        status.message()
+    );
+    assert_violation_with_origin(&status, "records[999].observation.channel_code", &origin);
+    assert_eq!(
+        many_dates(&srv).await.len(),
+        2_000,
+        "exactly batches 1 and 2"
+    );
+    assert_eq!(
+        srv.revision().await,
+        rev + 2,
+        "one revision per committed batch"
+    );
+}
+
+/// Rows stored already where the bulk insert's sample of keys does not look (not the
+/// first, middle or last row of an insert statement) are still found: created, updated
+/// and unchanged are exact, and nothing is stored twice.
+async fn stored_rows_that_the_sample_misses_are_counted_exactly(db: TestDb) {
+    let srv = TestServer::start(&db).await;
+    srv.load_paper().await;
+    let mut batch = many_observations(LARGE);
+    let stored = [1, 2_000, 7_000, 11_000];
+    let first = srv
+        .import(vec![stored.iter().map(|&i| batch[i].clone()).collect()])
+        .await
+        .expect("the stored rows");
+    assert_eq!(counts(&first)["observations"], (4, 0, 0));
+    observation_mut(&mut batch[7_000]).value_as_printed = "2.5points".into();
+    let done = srv.import(vec![batch]).await.expect("the whole batch");
+    assert_eq!(
+        counts(&done)["observations"],
+        (LARGE as i64 - 4, 1, 3),
+        "created, updated, unchanged"
+    );
+    let values = many_values(&srv).await;
+    assert_eq!(values.len(), LARGE);
+    assert_eq!(values.values().filter(|v| **v == Some(2.5)).count(), 1);
+    let again = srv
+        .import(vec![many_observations(LARGE)])
+        .await
+        .expect("again");
+    assert_eq!(counts(&again)["observations"], (0, 1, LARGE as i64 - 1));
+}
+
+/// A key that another transaction inserts (uncommitted) while an import writes the same
+/// key: the import waits for it, finds it stored once it commits, and counts it as such;
+/// the rest of the batch is created, once.
+async fn a_row_committed_concurrently_during_a_bulk_insert_is_counted_exactly(db: TestDb) {
+    use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
+    if db.backend() != Backend::Postgres {
+        return; // SQLite has one writer at a time: nothing runs concurrently.
+    }
+    let srv = TestServer::start(&db).await;
+    srv.load_paper().await;
+    let batch = many_observations(3_000);
+    let Some(Kind::Observation(o)) = batch[1_234].kind.clone() else {
+        unreachable!()
+    };
+    let sql = govlens_tests::faults::sql_connection(db.url()).await;
+    let other = sql.begin().await.expect("begin");
+    other
+        .execute_raw(Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "INSERT INTO observations (platform_code, channel_code, metric, observed_on, \
+             value, value_as_printed, source_document, source_table, source_row, \
+             source_column) VALUES ($1, $2, $3, $4, 1.5, '', '', '', '', '')",
+            [
+                o.platform_code.clone().into(),
+                o.channel_code.clone().into(),
+                "rating".into(),
+                o.observed_on.clone().into(),
+            ],
+        ))
+        .await
+        .expect("the concurrent row");
+    let import = {
+        let client = srv.client();
+        tokio::spawn(async move {
+            let mut client = client;
+            client
+                .import_records(tokio_stream::iter(vec![pb::ImportRecordsRequest {
+                    records: batch,
+                }]))
+                .await
+                .map(|r| r.into_inner())
+        })
+    };
+    // The import's insert waits for the other transaction's row.
+    let watcher = govlens_tests::faults::sql_connection(db.url()).await;
+    let mut waited = false;
+    for _ in 0..200 {
+        let rows = watcher
+            .query_all_raw(Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT pid FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            ))
+            .await
+            .expect("pg_stat_activity");
+        if !rows.is_empty() {
+            waited = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(waited, "the import never waited for the concurrent row");
+    other.commit().await.expect("commit");
+    let done = import.await.expect("task").expect("import");
+    assert_eq!(
+        counts(&done)["observations"],
+        (2_999, 1, 0),
+        "the concurrent row was found stored, and updated"
+    );
+    let values = many_values(&srv).await;
+    assert_eq!(values.len(), 3_000);
+    assert!(values.values().all(|v| *v == Some(4.0)), "{values:?}");
 }

@@ -17,7 +17,7 @@ use super::support::*;
 use super::DataApi;
 use crate::entities::*;
 use crate::store::db_error;
-use crate::store::import::{record_violation, BatchItem, Counts};
+use crate::store::import::{record_violation, BatchItem, Counts, PreparedBatch};
 use crate::store::kinds::*;
 use crate::store::query::{platform_codes_under, region_codes_under, subtree_prefix};
 
@@ -106,19 +106,30 @@ impl DataApi {
         }
     }
 
+    /// Writes the stream's batches in order, each in its own transaction, while the
+    /// next one is read, decoded and checked ([`read_batches`]): the database and this
+    /// service work at the same time. The first batch that fails stops the import:
+    /// those before it stay committed, none after it is written.
     async fn import_stream(
         &self,
-        mut stream: Streaming<pb::ImportRecordsRequest>,
+        stream: Streaming<pb::ImportRecordsRequest>,
     ) -> ServiceResult<pb::ImportRecordsResponse> {
         self.ensure_ready()?;
+        let (sender, mut prepared) = tokio::sync::mpsc::channel(1);
+        // Aborted when the import ends, however it ends: nothing more is read then.
+        let _reader = AbortOnDrop(tokio::spawn(read_batches(
+            stream,
+            self.store.backend(),
+            sender,
+        )));
         let mut totals: BTreeMap<ResourceKind, Counts> = BTreeMap::new();
         let (mut batches, mut records) = (0i64, 0i64);
         let mut revision = None;
-        while let Some(message) = stream
-            .message()
-            .await
-            .map_err(|s| ServiceError::invalid_field("records", s.message().to_string()))?
-        {
+        while let Some(next) = prepared.recv().await {
+            let batch = match next {
+                StreamItem::Batch(batch) => batch,
+                StreamItem::Unreadable(e) => return Err(e),
+            };
             batches += 1;
             let annotate = |e: ServiceError| match e {
                 ServiceError::InvalidArgument {
@@ -133,9 +144,9 @@ impl DataApi {
                 },
                 other => other,
             };
-            let items = batch_items(message.records).map_err(annotate)?;
-            records += items.len() as i64;
-            let result = self.store.import_batch(items).await.map_err(annotate)?;
+            let batch = batch.map_err(annotate)?;
+            records += batch.len() as i64;
+            let result = self.store.import_prepared(batch).await.map_err(annotate)?;
             for (kind, counts) in result.counts {
                 totals.entry(kind).or_default().merge(counts);
             }
@@ -159,6 +170,55 @@ impl DataApi {
             records,
             revision,
         })
+    }
+}
+
+/// What [`read_batches`] hands the writer, in stream order.
+enum StreamItem {
+    /// A message, decoded and checked on its own, or why it cannot be imported.
+    Batch(ServiceResult<PreparedBatch>),
+    /// The stream itself failed (a message could not be read).
+    Unreadable(ServiceError),
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Reads, decodes and checks the messages of an import stream one after the other and
+/// sends each to the writer; stops after the first one that cannot be imported, or when
+/// the writer stops taking them. The channel holds one batch, so at most one batch waits
+/// while another is checked and a third written.
+async fn read_batches(
+    mut stream: Streaming<pb::ImportRecordsRequest>,
+    backend: sea_orm::DbBackend,
+    sender: tokio::sync::mpsc::Sender<StreamItem>,
+) {
+    loop {
+        let message = match stream.message().await {
+            Ok(Some(message)) => message,
+            Ok(None) => return,
+            Err(s) => {
+                let e = ServiceError::invalid_field("records", s.message().to_string());
+                let _ = sender.send(StreamItem::Unreadable(e)).await;
+                return;
+            }
+        };
+        // CPU work: on its own thread, so that it does not hold up the writer's task.
+        let batch = tokio::task::spawn_blocking(move || {
+            PreparedBatch::new(batch_items(message.records)?, backend)
+        })
+        .await
+        .unwrap_or_else(|e| Err(ServiceError::internal(e)));
+        let failed = batch.is_err();
+        if sender.send(StreamItem::Batch(batch)).await.is_err() || failed {
+            return;
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, Iden, LockType, OnConflict, Value, Val
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ColumnType, ConnectionTrait, DatabaseTransaction, DbBackend,
     DbErr, EntityName, EntityTrait, IntoActiveModel, Iterable, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Statement, TransactionTrait,
+    QuerySelect, QueryTrait, SqlErr, Statement, TransactionTrait,
 };
 
 use super::kinds::*;
@@ -593,64 +593,205 @@ fn push_array_element(out: &mut String, value: &Value) -> bool {
     true
 }
 
-/// `INSERT ... SELECT * FROM unnest($1::text[], ...) ON CONFLICT (natural key) DO
-/// NOTHING RETURNING id` on PostgreSQL: one array per column, so the statement is the
-/// same whatever the row count and PostgreSQL parses and plans it once, not a VALUES
-/// row per record. `None` if a column's type or value is not handled here.
-fn unnest_insert<K: BulkKind>(records: &[&K::Record]) -> Option<Statement> {
-    let actives: Vec<K::Active> = records.iter().map(|r| active_of::<K>(r)).collect();
-    let first = actives.first()?;
-    let columns: Vec<_> = <K::Entity as EntityTrait>::Column::iter()
-        .filter(|c| first.get(*c).is_set())
-        .collect();
-    let mut arrays: Vec<String> = columns
-        .iter()
-        .map(|_| String::with_capacity(records.len() * 16))
-        .collect();
-    for (i, active) in actives.iter().enumerate() {
-        for (c, array) in columns.iter().zip(arrays.iter_mut()) {
-            array.push(if i == 0 { '{' } else { ',' });
-            match active.get(*c).into_value() {
-                Some(value) if push_array_element(array, &value) => {}
-                _ => return None,
+/// A chunk of records as one PostgreSQL array per column, for `INSERT ... SELECT * FROM
+/// unnest($1::text[], ...)`: the statement is the same whatever the row count, so
+/// PostgreSQL parses and plans it once, not a VALUES row per record.
+struct UnnestRows {
+    /// `"table" ("column", ...) SELECT * FROM unnest($1::text[], ...)`
+    insert: String,
+    /// The natural key columns, quoted and comma-separated: the conflict target.
+    keys: String,
+    /// The id column, quoted.
+    id: String,
+    /// One array literal per column.
+    arrays: Vec<Value>,
+}
+
+impl UnnestRows {
+    /// The arrays of `records`; `None` if a column's type or value is not handled here
+    /// (the kind then uses multi-row VALUES).
+    fn of<K: BulkKind>(records: &[&K::Record]) -> Option<UnnestRows> {
+        let actives: Vec<K::Active> = records.iter().map(|r| active_of::<K>(r)).collect();
+        let first = actives.first()?;
+        let columns: Vec<_> = <K::Entity as EntityTrait>::Column::iter()
+            .filter(|c| first.get(*c).is_set())
+            .collect();
+        let mut arrays: Vec<String> = columns
+            .iter()
+            .map(|_| String::with_capacity(records.len() * 16))
+            .collect();
+        for (i, active) in actives.iter().enumerate() {
+            for (c, array) in columns.iter().zip(arrays.iter_mut()) {
+                array.push(if i == 0 { '{' } else { ',' });
+                match active.get(*c).into_value() {
+                    Some(value) if push_array_element(array, &value) => {}
+                    _ => return None,
+                }
             }
         }
+        let quote = |name: String| format!("\"{}\"", name.replace('"', "\"\""));
+        let mut parameters = Vec::with_capacity(columns.len());
+        for (n, c) in columns.iter().enumerate() {
+            let element = pg_element_type(c.def().get_column_type())?;
+            parameters.push(format!("${}::{element}[]", n + 1));
+        }
+        let names: Vec<String> = columns.iter().map(|c| quote(Iden::to_string(c))).collect();
+        let keys: Vec<String> = K::key_columns()
+            .into_iter()
+            .map(|c| quote(Iden::to_string(&c)))
+            .collect();
+        Some(UnnestRows {
+            insert: format!(
+                "{} ({}) SELECT * FROM unnest({})",
+                quote(K::Entity::default().table_name().to_string()),
+                names.join(", "),
+                parameters.join(", "),
+            ),
+            keys: keys.join(", "),
+            id: quote(Iden::to_string(&K::id_column())),
+            arrays: arrays
+                .into_iter()
+                .map(|mut array| {
+                    array.push('}');
+                    Value::String(Some(array))
+                })
+                .collect(),
+        })
     }
-    let quote = |name: String| format!("\"{}\"", name.replace('"', "\"\""));
-    let mut parameters = Vec::with_capacity(columns.len());
-    for (n, c) in columns.iter().enumerate() {
-        let element = pg_element_type(c.def().get_column_type())?;
-        parameters.push(format!("${}::{element}[]", n + 1));
+
+    /// `INSERT ...`, no conflict handling: fails on a key that is stored already.
+    fn plain(&self) -> Statement {
+        Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!("INSERT INTO {}", self.insert),
+            self.arrays.clone(),
+        )
     }
-    let names: Vec<String> = columns.iter().map(|c| quote(Iden::to_string(c))).collect();
-    let keys: Vec<String> = K::key_columns()
-        .into_iter()
-        .map(|c| quote(Iden::to_string(&c)))
-        .collect();
-    let sql = format!(
-        "INSERT INTO {} ({}) SELECT * FROM unnest({}) ON CONFLICT ({}) DO NOTHING RETURNING {}",
-        quote(K::Entity::default().table_name().to_string()),
-        names.join(", "),
-        parameters.join(", "),
-        keys.join(", "),
-        quote(Iden::to_string(&K::id_column())),
-    );
-    let values = arrays.into_iter().map(|mut array| {
-        array.push('}');
-        Value::String(Some(array))
-    });
-    Some(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        sql,
-        values,
-    ))
+
+    /// `INSERT ... ON CONFLICT (natural key) DO NOTHING RETURNING id`: the ids of the
+    /// rows it created.
+    fn skipping_stored(self) -> Statement {
+        Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!(
+                "INSERT INTO {} ON CONFLICT ({}) DO NOTHING RETURNING {}",
+                self.insert, self.keys, self.id
+            ),
+            self.arrays,
+        )
+    }
+}
+
+/// The UNNEST arrays of a run of records of one kind, one per insert statement, as
+/// [`insert_new`] splits them on PostgreSQL.
+fn unnest_chunks<K: BulkKind>(run: &[BatchItem]) -> Option<Vec<Option<UnnestRows>>> {
+    let records: Vec<&K::Record> = run
+        .iter()
+        .map(|item| K::peek(&item.record))
+        .collect::<Option<_>>()?;
+    Some(
+        records
+            .chunks(INSERT_ROWS)
+            .map(UnnestRows::of::<K>)
+            .collect(),
+    )
+}
+
+/// [`unnest_chunks`] for a run of any bulk-written kind.
+fn unnest_run(kind: ResourceKind, run: &[BatchItem]) -> Option<Vec<Option<UnnestRows>>> {
+    match kind {
+        ResourceKind::Region => None,
+        ResourceKind::Population => unnest_chunks::<Populations>(run),
+        ResourceKind::Channel => unnest_chunks::<Channels>(run),
+        ResourceKind::Platform => unnest_chunks::<Platforms>(run),
+        ResourceKind::ServiceFunction => unnest_chunks::<ServiceFunctions>(run),
+        ResourceKind::PlatformFunction => unnest_chunks::<PlatformFunctions>(run),
+        ResourceKind::Indicator => unnest_chunks::<Indicators>(run),
+        ResourceKind::PolicyDocument => unnest_chunks::<PolicyDocuments>(run),
+        ResourceKind::Observation => unnest_chunks::<Observations>(run),
+        ResourceKind::IndicatorValue => unnest_chunks::<IndicatorValues>(run),
+        ResourceKind::ReportedAggregate => unnest_chunks::<ReportedAggregates>(run),
+    }
+}
+
+/// The runs of one kind of a prepared batch: (start, length).
+fn runs(items: &[BatchItem]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < items.len() {
+        let kind = items[start].record.kind();
+        let len = items[start..]
+            .iter()
+            .take_while(|item| item.record.kind() == kind)
+            .count();
+        out.push((start, len));
+        start += len;
+    }
+    out
+}
+
+/// Whether any of a few records spread over `records` (the first, the middle one, the
+/// last) is stored: a guess whether the chunk holds stored keys, cheaper than asking
+/// for each.
+async fn some_stored<K: BulkKind>(
+    tx: &DatabaseTransaction,
+    records: &[&K::Record],
+) -> Result<bool, DbErr> {
+    let Some(last) = records.len().checked_sub(1) else {
+        return Ok(false);
+    };
+    let mut sample: Vec<&K::Record> = vec![records[0], records[last / 2], records[last]];
+    sample.dedup_by_key(|r| K::key_text(r));
+    // One lookup per key, each an equality on every column of the unique index. (ORed in
+    // one statement, PostgreSQL factors the columns the keys share out of the OR and
+    // may scan every row with that prefix.)
+    for r in sample {
+        let found = K::Entity::find()
+            .select_only()
+            .column(K::id_column())
+            .filter(K::natural_key(r))
+            .into_tuple::<i64>()
+            .one(tx)
+            .await?;
+        if found.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Inserts `rows` assuming none is stored, within a savepoint: true if they were all
+/// created; false, with nothing written, if a key was stored already (one the guess
+/// missed, or one a concurrent writer committed meanwhile).
+async fn insert_all_new(tx: &DatabaseTransaction, rows: &UnnestRows) -> Result<bool, DbErr> {
+    let savepoint = tx.begin().await?;
+    match savepoint.execute_raw(rows.plain()).await {
+        Ok(_) => {
+            savepoint.commit().await?;
+            Ok(true)
+        }
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            savepoint.rollback().await?;
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Inserts the records whose natural key is not stored yet, in multi-row statements;
 /// returns the stored rows of the others (keyed by [`StoredKind::key_text`]).
+///
+/// On PostgreSQL, a chunk none of whose sampled keys is stored is first inserted as it
+/// is, without `ON CONFLICT`: that checks each key once where `ON CONFLICT` checks it,
+/// then inserts it speculatively and confirms it. Should a key turn out to be stored,
+/// that insert is undone and the chunk takes the `ON CONFLICT` path.
+///
+/// `prebuilt`, if given, holds the arrays of `records` chunk by chunk
+/// ([`unnest_chunks`]), built while the previous batch was written.
 async fn insert_new<K: BulkKind>(
     tx: &DatabaseTransaction,
     records: &[&K::Record],
+    prebuilt: Option<Vec<Option<UnnestRows>>>,
 ) -> Result<HashMap<String, K::Model>, DbErr> {
     let backend = tx.get_database_backend();
     let columns = <K::Entity as EntityTrait>::Column::iter().count().max(1);
@@ -659,14 +800,21 @@ async fn insert_new<K: BulkKind>(
         DbBackend::Postgres => INSERT_ROWS,
         _ => (max_parameters(backend) / columns).clamp(1, INSERT_ROWS),
     };
+    let mut prebuilt = prebuilt.map(Vec::into_iter);
     let mut stored = HashMap::new();
     for chunk in records.chunks(rows_per_statement) {
-        let unnest = match backend {
-            DbBackend::Postgres => unnest_insert::<K>(chunk),
+        let unnest = match (backend, prebuilt.as_mut()) {
+            (DbBackend::Postgres, Some(arrays)) => arrays.next().flatten(),
+            (DbBackend::Postgres, None) => UnnestRows::of::<K>(chunk),
             _ => None,
         };
         let created = match unnest {
-            Some(statement) => tx.query_all_raw(statement).await?,
+            Some(rows) => {
+                if !some_stored::<K>(tx, chunk).await? && insert_all_new(tx, &rows).await? {
+                    continue;
+                }
+                tx.query_all_raw(rows.skipping_stored()).await?
+            }
             None => {
                 let mut insert =
                     K::Entity::insert_many(chunk.iter().map(|r| active_of::<K>(r))).into_query();
@@ -737,6 +885,7 @@ async fn first_denial(
 async fn import_run<K: BulkKind>(
     tx: &DatabaseTransaction,
     run: &[BatchItem],
+    prebuilt: Option<Vec<Option<UnnestRows>>>,
     known: &mut HashSet<(RefTarget, String)>,
     violations: &mut Vec<FieldViolation>,
 ) -> ServiceResult<Counts> {
@@ -813,7 +962,13 @@ async fn import_run<K: BulkKind>(
             .copied()
             .collect()
     };
-    stored.extend(insert_new::<K>(tx, &new).await.map_err(db_error)?);
+    // The arrays built ahead hold every record of the run: usable if all are inserted.
+    let prebuilt = prebuilt.filter(|_| new.len() == records.len());
+    stored.extend(
+        insert_new::<K>(tx, &new, prebuilt)
+            .await
+            .map_err(db_error)?,
+    );
     if stored.is_empty() {
         // Every record was new (the common case of a first import).
         counts.created = valid.len() as i64;
@@ -843,60 +998,122 @@ pub struct BatchResult {
     pub revision: i64,
 }
 
+/// A batch checked on its own ([`prepare_batch`]): what [`Store::import_prepared`]
+/// writes. Preparing needs no database, so a stream prepares the next batch while the
+/// previous one is written.
+pub struct PreparedBatch {
+    total: usize,
+    items: Vec<BatchItem>,
+    /// On PostgreSQL, the UNNEST arrays of each bulk-written run, by the run's start.
+    arrays: HashMap<usize, Vec<Option<UnnestRows>>>,
+}
+
+impl PreparedBatch {
+    /// Checks each record on its own and against the rest of the batch; the error lists
+    /// every violation with its record and field. For PostgreSQL, also builds the
+    /// arrays the records will be inserted with.
+    pub fn new(items: Vec<BatchItem>, backend: DbBackend) -> ServiceResult<PreparedBatch> {
+        let total = items.len();
+        let items = prepare_batch(items).map_err(|v| invalid_batch(total, v))?;
+        let mut arrays = HashMap::new();
+        if backend == DbBackend::Postgres {
+            for (start, len) in runs(&items) {
+                let run = &items[start..start + len];
+                if let Some(chunks) = unnest_run(run[0].record.kind(), run) {
+                    arrays.insert(start, chunks);
+                }
+            }
+        }
+        Ok(PreparedBatch {
+            total,
+            items,
+            arrays,
+        })
+    }
+
+    /// Records in the batch.
+    pub fn len(&self) -> usize {
+        self.total
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+}
+
 impl Store {
     /// Validates and writes one batch atomically. Nothing is written unless every
     /// record is valid; the error lists every violation with its record and field.
     pub async fn import_batch(&self, items: Vec<BatchItem>) -> ServiceResult<BatchResult> {
-        let total = items.len();
-        let items = prepare_batch(items).map_err(|v| invalid_batch(total, v))?;
+        self.import_prepared(PreparedBatch::new(items, self.backend())?)
+            .await
+    }
+
+    /// Writes one prepared batch atomically: nothing is written unless every record's
+    /// references resolve and the caller may write every record.
+    pub async fn import_prepared(&self, batch: PreparedBatch) -> ServiceResult<BatchResult> {
+        let PreparedBatch {
+            total,
+            items,
+            mut arrays,
+        } = batch;
         let tx = self.connection().begin().await.map_err(db_error)?;
         let mut known = HashSet::new();
         let mut counts: BTreeMap<ResourceKind, Counts> = BTreeMap::new();
         let mut violations = Vec::new();
         // prepare_batch sorted the batch by kind: each run of one kind is written in bulk,
         // except regions, whose paths depend on the regions written before them.
-        let mut start = 0;
-        while start < items.len() {
-            let kind = items[start].record.kind();
-            let len = items[start..]
-                .iter()
-                .take_while(|item| item.record.kind() == kind)
-                .count();
+        for (start, len) in runs(&items) {
             let run = &items[start..start + len];
-            start += len;
+            let kind = run[0].record.kind();
+            let prebuilt = arrays.remove(&start);
             let run_counts = match kind {
                 ResourceKind::Region => {
                     import_one_by_one(&tx, run, &mut known, &mut violations).await?
                 }
                 ResourceKind::Population => {
-                    import_run::<Populations>(&tx, run, &mut known, &mut violations).await?
+                    import_run::<Populations>(&tx, run, prebuilt, &mut known, &mut violations)
+                        .await?
                 }
                 ResourceKind::Channel => {
-                    import_run::<Channels>(&tx, run, &mut known, &mut violations).await?
+                    import_run::<Channels>(&tx, run, prebuilt, &mut known, &mut violations).await?
                 }
                 ResourceKind::Platform => {
-                    import_run::<Platforms>(&tx, run, &mut known, &mut violations).await?
+                    import_run::<Platforms>(&tx, run, prebuilt, &mut known, &mut violations).await?
                 }
                 ResourceKind::ServiceFunction => {
-                    import_run::<ServiceFunctions>(&tx, run, &mut known, &mut violations).await?
+                    import_run::<ServiceFunctions>(&tx, run, prebuilt, &mut known, &mut violations)
+                        .await?
                 }
                 ResourceKind::PlatformFunction => {
-                    import_run::<PlatformFunctions>(&tx, run, &mut known, &mut violations).await?
+                    import_run::<PlatformFunctions>(&tx, run, prebuilt, &mut known, &mut violations)
+                        .await?
                 }
                 ResourceKind::Indicator => {
-                    import_run::<Indicators>(&tx, run, &mut known, &mut violations).await?
+                    import_run::<Indicators>(&tx, run, prebuilt, &mut known, &mut violations)
+                        .await?
                 }
                 ResourceKind::PolicyDocument => {
-                    import_run::<PolicyDocuments>(&tx, run, &mut known, &mut violations).await?
+                    import_run::<PolicyDocuments>(&tx, run, prebuilt, &mut known, &mut violations)
+                        .await?
                 }
                 ResourceKind::Observation => {
-                    import_run::<Observations>(&tx, run, &mut known, &mut violations).await?
+                    import_run::<Observations>(&tx, run, prebuilt, &mut known, &mut violations)
+                        .await?
                 }
                 ResourceKind::IndicatorValue => {
-                    import_run::<IndicatorValues>(&tx, run, &mut known, &mut violations).await?
+                    import_run::<IndicatorValues>(&tx, run, prebuilt, &mut known, &mut violations)
+                        .await?
                 }
                 ResourceKind::ReportedAggregate => {
-                    import_run::<ReportedAggregates>(&tx, run, &mut known, &mut violations).await?
+                    import_run::<ReportedAggregates>(
+                        &tx,
+                        run,
+                        prebuilt,
+                        &mut known,
+                        &mut violations,
+                    )
+                    .await?
                 }
             };
             if run_counts != Counts::default() {
