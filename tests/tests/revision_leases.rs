@@ -14,6 +14,7 @@ on_both_backends!(
     a_write_is_acknowledged_only_once_leased_readers_know_it,
     a_replica_joining_ends_every_lease_before_it_serves,
     a_silent_reader_holds_a_write_only_until_its_lease_ends,
+    latest_versions_in_memory_never_hide_another_writer,
 );
 
 /// The lease, once the reader holds one (within 3 s), or `None`.
@@ -137,4 +138,39 @@ async fn a_silent_reader_holds_a_write_only_until_its_lease_ends(db: TestDb) {
     }
     drop(tx);
     srv.stop().await;
+}
+
+/// Latest model versions are kept in memory only while one process writes them: with
+/// a second process writing the same database, a version it stores is the latest the
+/// first one reads at once, and the first keeps up once it is alone again.
+async fn latest_versions_in_memory_never_hide_another_writer(db: TestDb) {
+    use govlens_scoring::models::{connect, NewModel};
+    let new = |source: &'static str| NewModel {
+        document_id: "shared-model",
+        name: "shared",
+        description: "",
+        format: "toml",
+        source,
+    };
+    let a = connect(db.url(), true).await.expect("store a");
+    a.migrate().await.expect("migrate a");
+    a.create(new("v = 1")).await.expect("create v1");
+    assert_eq!(a.get_shared("shared-model", 0).await.unwrap().version, 1);
+
+    let b = connect(db.url(), true).await.expect("store b");
+    b.migrate().await.expect("migrate b");
+    b.create(new("v = 2")).await.expect("create v2 through b");
+    assert_eq!(
+        a.get_shared("shared-model", 0).await.unwrap().version,
+        2,
+        "a version another process stored is the latest at once"
+    );
+    drop(b);
+    // Alone again after b's lock is gone: a keeps reading the truth.
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(a.get_shared("shared-model", 0).await.unwrap().version, 2);
+    }
+    a.create(new("v = 3")).await.expect("create v3");
+    assert_eq!(a.get_shared("shared-model", 0).await.unwrap().version, 3);
 }
