@@ -60,6 +60,8 @@ fn traceparent() -> (String, String, String) {
     (format!("00-{trace_id}-{span_id}-01"), trace_id, span_id)
 }
 
+const RECOMMEND_SPAN: &str = "govlens.recommendation.v1.RecommendationService/Recommend";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn paper_flow_is_one_trace_across_three_processes() {
     let Some(mut stack) = Stack::start(&[]).await else {
@@ -141,8 +143,19 @@ async fn paper_flow_is_one_trace_across_three_processes() {
         .wait_for(Duration::from_secs(30), |sink| {
             let trace = sink.trace(&trace_id);
             let in_trace = sink.services_in_trace(&trace_id);
+            // Each process exports its spans as they end, so the root span (which
+            // ends last) can arrive after its children: wait for every span the
+            // assertions below look at.
+            let server_span_of =
+                |service: &str| trace.iter().any(|s| s.service == service && s.kind == 2);
             services.iter().all(|s| in_trace.contains(s))
-                && has_db_span(&trace, "postgresql")
+                && services.iter().all(|s| server_span_of(s))
+                && trace.iter().any(|s| s.name == RECOMMEND_SPAN)
+                && trace.iter().any(|s| {
+                    s.service == "govlens-data"
+                        && s.kind == 3
+                        && s.attribute("db.system.name") == Some("postgresql")
+                })
                 && has_db_span(&trace, "redis")
         })
         .await;
@@ -157,7 +170,7 @@ async fn paper_flow_is_one_trace_across_three_processes() {
     );
     let root = trace
         .iter()
-        .find(|s| s.name == "govlens.recommendation.v1.RecommendationService/Recommend")
+        .find(|s| s.name == RECOMMEND_SPAN)
         .expect("the Recommend server span");
     assert_eq!(
         root.parent_span_id, parent_span,
