@@ -294,6 +294,48 @@ async fn scores_follow_data_writes_with_redis(db: TestDb) {
         keys.len() >= 2,
         "ScoreUnits results of two revisions are in Redis: {keys:?}"
     );
+
+    // Hits are sent as stored, without being decoded first: a value damaged in Redis
+    // must be a miss (recomputed), never bytes passed on to the caller.
+    let platforms = scope(&model_id, 0, "", spb::UnitKind::Platform);
+    let fresh = score_units(&mut scoring, platforms.clone()).await.unwrap();
+    let ttls: Vec<i64> = futures::future::join_all(keys.iter().map(|key| {
+        let mut conn = conn.clone();
+        async move {
+            redis::cmd("TTL")
+                .arg(key)
+                .query_async::<i64>(&mut conn)
+                .await
+                .expect("TTL")
+        }
+    }))
+    .await;
+    for (key, ttl) in keys.iter().zip(ttls) {
+        let value: Vec<u8> = redis::cmd("GET")
+            .arg(key)
+            .query_async(&mut conn)
+            .await
+            .expect("GET");
+        // Flip a bit in the middle, and keep the length and the expiry.
+        let mut damaged = value.clone();
+        let middle = damaged.len() / 2;
+        damaged[middle] ^= 0x10;
+        redis::cmd("SET")
+            .arg(key)
+            .arg(damaged)
+            .arg("EX")
+            .arg(ttl.max(60))
+            .query_async::<()>(&mut conn)
+            .await
+            .expect("SET");
+    }
+    let recomputed = score_units(&mut scoring, platforms.clone()).await.unwrap();
+    assert_eq!(
+        recomputed, fresh,
+        "a damaged cached value was recomputed, not served"
+    );
+    let cached_again = score_units(&mut scoring, platforms).await.unwrap();
+    assert_eq!(cached_again, fresh);
     suite.stop().await;
 }
 

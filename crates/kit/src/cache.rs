@@ -98,7 +98,7 @@ impl RedisCache {
                     .unwrap_or_else(|e| e.into_inner())
                     .remove(&owned);
             }
-            flatten(result).map(|value| value.map(Arc::new))
+            flatten(result).map(|value| value.and_then(unframe).map(Arc::new))
         }
         .instrument(span)
         .boxed()
@@ -229,7 +229,7 @@ impl Cache {
             let ttl = self.ttl.as_secs().max(1);
             let result = tokio::time::timeout(
                 REDIS_COMMAND_TIMEOUT,
-                conn.set_ex::<_, _, ()>(key, value.as_slice(), ttl),
+                conn.set_ex::<_, _, ()>(key, frame(&value), ttl),
             )
             .instrument(redis_span("SETEX"))
             .await;
@@ -254,6 +254,31 @@ impl Cache {
         .await;
         Some(flatten(result).is_ok())
     }
+}
+
+/// A value as stored in Redis: the bytes, then their XXH3 (8 bytes, little-endian).
+/// Cached answers are sent to callers as stored, not decoded first, so a value that was
+/// cut short or garbled in Redis must be recognised as such.
+fn frame(value: &[u8]) -> Vec<u8> {
+    let mut framed = Vec::with_capacity(value.len() + 8);
+    framed.extend_from_slice(value);
+    framed.extend_from_slice(&xxhash_rust::xxh3::xxh3_64(value).to_le_bytes());
+    framed
+}
+
+/// The bytes of a framed value, or `None` (a miss) if the checksum does not match.
+fn unframe(mut framed: Vec<u8>) -> Option<Vec<u8>> {
+    let split = framed.len().checked_sub(8)?;
+    let sum = u64::from_le_bytes(framed[split..].try_into().ok()?);
+    if xxhash_rust::xxh3::xxh3_64(&framed[..split]) != sum {
+        tracing::warn!(
+            bytes = framed.len(),
+            "a cached value in Redis failed its checksum; treated as a miss"
+        );
+        return None;
+    }
+    framed.truncate(split);
+    Some(framed)
 }
 
 fn memory_layer(capacity_bytes: u64, ttl: Duration) -> moka::sync::Cache<String, Arc<Vec<u8>>> {
@@ -303,6 +328,18 @@ mod tests {
         assert_eq!(cache.get("k").await.unwrap().as_slice(), b"v");
         assert_eq!(cache.stats().hits.load(Ordering::Relaxed), 1);
         assert_eq!(cache.stats().misses.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn framed_values_read_back_and_damaged_ones_are_misses() {
+        let framed = frame(b"answer");
+        assert_eq!(unframe(framed.clone()).as_deref(), Some(&b"answer"[..]));
+        assert_eq!(unframe(frame(b"")).as_deref(), Some(&b""[..]));
+        let mut garbled = framed.clone();
+        garbled[0] ^= 1;
+        assert_eq!(unframe(garbled), None);
+        assert_eq!(unframe(framed[..framed.len() - 1].to_vec()), None);
+        assert_eq!(unframe(b"short".to_vec()), None);
     }
 
     #[tokio::test]

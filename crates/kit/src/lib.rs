@@ -10,6 +10,7 @@ pub mod grpc;
 pub mod lease;
 pub mod logging;
 pub mod process;
+pub mod reply;
 pub mod sole_writer;
 pub mod telemetry;
 pub mod tls;

@@ -9,6 +9,7 @@ use govlens_kit::auth::remote::RemoteAuthenticator;
 use govlens_kit::auth::{AuthConfig, AuthLayer};
 use govlens_kit::grpc::Health;
 use govlens_kit::process::Shutdown;
+use govlens_kit::reply::EncodedReplies;
 use govlens_kit::telemetry::rpc::RpcTelemetryLayer;
 use govlens_proto::recommendation::v1::recommendation_service_server::{
     RecommendationServiceServer, SERVICE_NAME,
@@ -61,8 +62,36 @@ impl RecommendationComponent {
         })
     }
 
-    pub fn service(&self) -> RecommendationServiceServer<RecommendationApi> {
-        RecommendationServiceServer::new(self.api.clone()).max_encoding_message_size(64 << 20)
+    /// The generated server, with the cached methods answering a hit with the stored
+    /// bytes (no decoding and encoding again).
+    pub fn service(&self) -> EncodedReplies<RecommendationServiceServer<RecommendationApi>> {
+        const MAX_ENCODING: usize = 64 << 20;
+        let server = RecommendationServiceServer::new(self.api.clone())
+            .max_encoding_message_size(MAX_ENCODING);
+        let api = self.api.clone();
+        let (a, b) = (api.clone(), api.clone());
+        EncodedReplies::new(server, None, Some(MAX_ENCODING))
+            .unary(
+                "/govlens.recommendation.v1.RecommendationService/Diagnose",
+                move |req| {
+                    let api = api.clone();
+                    async move { api.diagnose_reply(req).await }
+                },
+            )
+            .unary(
+                "/govlens.recommendation.v1.RecommendationService/Recommend",
+                move |req| {
+                    let api = a.clone();
+                    async move { api.recommend_reply(req).await }
+                },
+            )
+            .unary(
+                "/govlens.recommendation.v1.RecommendationService/GenerateReport",
+                move |req| {
+                    let api = b.clone();
+                    async move { api.generate_report_reply(req).await }
+                },
+            )
     }
 
     /// Migrates, stores the default rulebook, then reports SERVING while the data and

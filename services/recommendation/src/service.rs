@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use govlens_kit::coalesce::Coalesced;
+use govlens_kit::reply::Reply;
 use govlens_kit::{Cache, FieldViolation, ServiceError, ServiceResult};
 use govlens_proto::data::v1 as data_pb;
 use govlens_proto::recommendation::v1::{
@@ -346,16 +347,16 @@ impl RecommendationApi {
         resolved: &Resolved,
         request: &M,
         compute: impl std::future::Future<Output = ServiceResult<R>>,
-    ) -> ServiceResult<R> {
+    ) -> ServiceResult<Reply<R>> {
         let key = Self::key(method, resolved, request);
+        // Sent as stored: the cache holds only what `put` below encoded (values from
+        // Redis are checksummed).
         if let Some(bytes) = self.cache.get(&key).await {
-            if let Ok(r) = R::decode(bytes.as_slice()) {
-                return Ok(r);
-            }
+            return Ok(Reply::Encoded(bytes));
         }
         let response = compute.await?;
         self.cache.put(&key, response.encode_to_vec()).await;
-        Ok(response)
+        Ok(Reply::Message(response))
     }
 
     async fn gathered(&self, r: &Resolved) -> ServiceResult<Gathered> {
@@ -565,6 +566,154 @@ fn require_region(code: &str) -> ServiceResult<()> {
     }
 }
 
+/// The methods whose answers are cached, answering with the stored bytes on a hit.
+impl RecommendationApi {
+    pub async fn diagnose_reply(
+        &self,
+        req: Request<pb::DiagnoseRequest>,
+    ) -> RpcResult<Reply<pb::DiagnoseResponse>> {
+        let req = req.into_inner();
+        respond(
+            async {
+                self.ensure_ready()?;
+                require_region(&req.region_code)?;
+                let resolved = self.resolve(req.scope.clone()).await?;
+                self.cached("Diagnose", &resolved, &req, async {
+                    let g = self.gathered(&resolved).await?;
+                    let (diagnosis, _) = self.diagnosis(&resolved, &g, &req.region_code)?;
+                    Ok(pb::DiagnoseResponse {
+                        diagnosis: Some(diagnosis),
+                    })
+                })
+                .await
+            }
+            .await,
+        )
+    }
+
+    pub async fn recommend_reply(
+        &self,
+        req: Request<pb::RecommendRequest>,
+    ) -> RpcResult<Reply<pb::RecommendResponse>> {
+        let req = req.into_inner();
+        respond(
+            async {
+                self.ensure_ready()?;
+                require_region(&req.region_code)?;
+                let resolved = self.resolve(req.scope.clone()).await?;
+                self.cached("Recommend", &resolved, &req, async {
+                    let g = self.gathered(&resolved).await?;
+                    let (diagnosis, d) = self.diagnosis(&resolved, &g, &req.region_code)?;
+                    let recommendations = self
+                        .recommendations(&resolved, &g, &req.region_code, &d)
+                        .await?;
+                    Ok(pb::RecommendResponse {
+                        recommendations,
+                        diagnosis: Some(diagnosis),
+                    })
+                })
+                .await
+            }
+            .await,
+        )
+    }
+
+    pub async fn generate_report_reply(
+        &self,
+        req: Request<pb::GenerateReportRequest>,
+    ) -> RpcResult<Reply<pb::GenerateReportResponse>> {
+        let req = req.into_inner();
+        respond(
+            async {
+                self.ensure_ready()?;
+                let mut regions: Vec<String> = Vec::new();
+                for code in &req.region_codes {
+                    if !regions.contains(code) {
+                        regions.push(code.clone());
+                    }
+                }
+                if regions.is_empty() || regions.len() > MAX_REPORT_REGIONS {
+                    return Err(ServiceError::invalid_field(
+                        "region_codes",
+                        format!("name 1 to {MAX_REPORT_REGIONS} regions"),
+                    ));
+                }
+                for r in &regions {
+                    require_region(r).map_err(|_| {
+                        ServiceError::invalid_field(
+                            "region_codes",
+                            format!("{r:?} is not a region code"),
+                        )
+                    })?;
+                }
+                let markdown = match pb::ReportFormat::try_from(req.format) {
+                    Ok(pb::ReportFormat::Unspecified) | Ok(pb::ReportFormat::Html) => false,
+                    Ok(pb::ReportFormat::Markdown) => true,
+                    Err(_) => return Err(ServiceError::invalid_field("format", "unknown value")),
+                };
+                let resolved = self.resolve(req.scope.clone()).await?;
+                self.cached("GenerateReport", &resolved, &req, async {
+                    let g = self.gathered(&resolved).await?;
+                    let mut diagnoses = Vec::new();
+                    let mut recommendations = Vec::new();
+                    for region in &regions {
+                        let (diagnosis, d) = self.diagnosis(&resolved, &g, region)?;
+                        recommendations.push((
+                            region.clone(),
+                            self.recommendations(&resolved, &g, region, &d).await?,
+                        ));
+                        diagnoses.push(diagnosis);
+                    }
+                    let mut scoring = self.up.scoring.clone();
+                    let quality = call(
+                        "scoring",
+                        self.up.timeout,
+                        scoring.get_quality_report(self.up.request(
+                            scoring_pb::GetQualityReportRequest {
+                                region_code: String::new(),
+                            },
+                        )),
+                    )
+                    .await?
+                    .findings;
+                    let input = build(&ReportParts {
+                        gathered: &g,
+                        regions: &regions,
+                        quality: &quality,
+                        diagnoses: &diagnoses,
+                        recommendations: &recommendations,
+                        rulebook: format!(
+                            "{} v{}",
+                            resolved.rulebook.document_id, resolved.rulebook.version
+                        ),
+                        // The data revision, not the wall clock, identifies a report: the
+                        // same request at the same revision yields the same bytes.
+                        generated_at: format!("data revision {}", g.basis.data_revision),
+                    });
+                    let (content, media_type) = if markdown {
+                        (
+                            govlens_report::render_markdown(&input),
+                            "text/markdown; charset=utf-8",
+                        )
+                    } else {
+                        (
+                            govlens_report::render_html(&input),
+                            "text/html; charset=utf-8",
+                        )
+                    };
+                    Ok(pb::GenerateReportResponse {
+                        content,
+                        media_type: media_type.to_string(),
+                        data_revision: g.basis.data_revision,
+                    })
+                })
+                .await
+            }
+            .await,
+        )
+    }
+}
+
 #[tonic::async_trait]
 impl RecommendationService for RecommendationApi {
     async fn create_rulebook(
@@ -663,144 +812,20 @@ impl RecommendationService for RecommendationApi {
     }
 
     async fn diagnose(&self, req: Request<pb::DiagnoseRequest>) -> RpcResult<pb::DiagnoseResponse> {
-        let req = req.into_inner();
-        respond(
-            async {
-                self.ensure_ready()?;
-                require_region(&req.region_code)?;
-                let resolved = self.resolve(req.scope.clone()).await?;
-                self.cached("Diagnose", &resolved, &req, async {
-                    let g = self.gathered(&resolved).await?;
-                    let (diagnosis, _) = self.diagnosis(&resolved, &g, &req.region_code)?;
-                    Ok(pb::DiagnoseResponse {
-                        diagnosis: Some(diagnosis),
-                    })
-                })
-                .await
-            }
-            .await,
-        )
+        govlens_kit::reply::message(self.diagnose_reply(req).await)
     }
 
     async fn recommend(
         &self,
         req: Request<pb::RecommendRequest>,
     ) -> RpcResult<pb::RecommendResponse> {
-        let req = req.into_inner();
-        respond(
-            async {
-                self.ensure_ready()?;
-                require_region(&req.region_code)?;
-                let resolved = self.resolve(req.scope.clone()).await?;
-                self.cached("Recommend", &resolved, &req, async {
-                    let g = self.gathered(&resolved).await?;
-                    let (diagnosis, d) = self.diagnosis(&resolved, &g, &req.region_code)?;
-                    let recommendations = self
-                        .recommendations(&resolved, &g, &req.region_code, &d)
-                        .await?;
-                    Ok(pb::RecommendResponse {
-                        recommendations,
-                        diagnosis: Some(diagnosis),
-                    })
-                })
-                .await
-            }
-            .await,
-        )
+        govlens_kit::reply::message(self.recommend_reply(req).await)
     }
 
     async fn generate_report(
         &self,
         req: Request<pb::GenerateReportRequest>,
     ) -> RpcResult<pb::GenerateReportResponse> {
-        let req = req.into_inner();
-        respond(
-            async {
-                self.ensure_ready()?;
-                let mut regions: Vec<String> = Vec::new();
-                for code in &req.region_codes {
-                    if !regions.contains(code) {
-                        regions.push(code.clone());
-                    }
-                }
-                if regions.is_empty() || regions.len() > MAX_REPORT_REGIONS {
-                    return Err(ServiceError::invalid_field(
-                        "region_codes",
-                        format!("name 1 to {MAX_REPORT_REGIONS} regions"),
-                    ));
-                }
-                for r in &regions {
-                    require_region(r).map_err(|_| {
-                        ServiceError::invalid_field(
-                            "region_codes",
-                            format!("{r:?} is not a region code"),
-                        )
-                    })?;
-                }
-                let markdown = match pb::ReportFormat::try_from(req.format) {
-                    Ok(pb::ReportFormat::Unspecified) | Ok(pb::ReportFormat::Html) => false,
-                    Ok(pb::ReportFormat::Markdown) => true,
-                    Err(_) => return Err(ServiceError::invalid_field("format", "unknown value")),
-                };
-                let resolved = self.resolve(req.scope.clone()).await?;
-                self.cached("GenerateReport", &resolved, &req, async {
-                    let g = self.gathered(&resolved).await?;
-                    let mut diagnoses = Vec::new();
-                    let mut recommendations = Vec::new();
-                    for region in &regions {
-                        let (diagnosis, d) = self.diagnosis(&resolved, &g, region)?;
-                        recommendations.push((
-                            region.clone(),
-                            self.recommendations(&resolved, &g, region, &d).await?,
-                        ));
-                        diagnoses.push(diagnosis);
-                    }
-                    let mut scoring = self.up.scoring.clone();
-                    let quality = call(
-                        "scoring",
-                        self.up.timeout,
-                        scoring.get_quality_report(self.up.request(
-                            scoring_pb::GetQualityReportRequest {
-                                region_code: String::new(),
-                            },
-                        )),
-                    )
-                    .await?
-                    .findings;
-                    let input = build(&ReportParts {
-                        gathered: &g,
-                        regions: &regions,
-                        quality: &quality,
-                        diagnoses: &diagnoses,
-                        recommendations: &recommendations,
-                        rulebook: format!(
-                            "{} v{}",
-                            resolved.rulebook.document_id, resolved.rulebook.version
-                        ),
-                        // The data revision, not the wall clock, identifies a report: the
-                        // same request at the same revision yields the same bytes.
-                        generated_at: format!("data revision {}", g.basis.data_revision),
-                    });
-                    let (content, media_type) = if markdown {
-                        (
-                            govlens_report::render_markdown(&input),
-                            "text/markdown; charset=utf-8",
-                        )
-                    } else {
-                        (
-                            govlens_report::render_html(&input),
-                            "text/html; charset=utf-8",
-                        )
-                    };
-                    Ok(pb::GenerateReportResponse {
-                        content,
-                        media_type: media_type.to_string(),
-                        data_revision: g.basis.data_revision,
-                    })
-                })
-                .await
-            }
-            .await,
-        )
+        govlens_kit::reply::message(self.generate_report_reply(req).await)
     }
 }

@@ -9,6 +9,7 @@ use govlens_kit::auth::remote::RemoteAuthenticator;
 use govlens_kit::auth::{AuthConfig, AuthLayer};
 use govlens_kit::grpc::Health;
 use govlens_kit::process::Shutdown;
+use govlens_kit::reply::EncodedReplies;
 use govlens_kit::telemetry::rpc::RpcTelemetryLayer;
 use govlens_proto::scoring::v1::scoring_service_server::{ScoringServiceServer, SERVICE_NAME};
 use tokio::net::TcpListener;
@@ -56,10 +57,38 @@ impl ScoringComponent {
         })
     }
 
-    pub fn service(&self) -> ScoringServiceServer<ScoringApi> {
-        ScoringServiceServer::new(self.api.clone())
-            .max_decoding_message_size(8 << 20)
-            .max_encoding_message_size(64 << 20)
+    /// The generated server, with the cached methods answering a hit with the stored
+    /// bytes (no decoding and encoding again).
+    pub fn service(&self) -> EncodedReplies<ScoringServiceServer<ScoringApi>> {
+        const MAX_DECODING: usize = 8 << 20;
+        const MAX_ENCODING: usize = 64 << 20;
+        let server = ScoringServiceServer::new(self.api.clone())
+            .max_decoding_message_size(MAX_DECODING)
+            .max_encoding_message_size(MAX_ENCODING);
+        let api = self.api.clone();
+        let (a, b) = (api.clone(), api.clone());
+        EncodedReplies::new(server, Some(MAX_DECODING), Some(MAX_ENCODING))
+            .unary(
+                "/govlens.scoring.v1.ScoringService/ScoreUnits",
+                move |req| {
+                    let api = api.clone();
+                    async move { api.score_units_reply(req).await }
+                },
+            )
+            .unary(
+                "/govlens.scoring.v1.ScoringService/CompareRegions",
+                move |req| {
+                    let api = a.clone();
+                    async move { api.compare_regions_reply(req).await }
+                },
+            )
+            .unary(
+                "/govlens.scoring.v1.ScoringService/ExplainScore",
+                move |req| {
+                    let api = b.clone();
+                    async move { api.explain_score_reply(req).await }
+                },
+            )
     }
 
     /// Migrates, stores the shipped models, and reports SERVING once the data service

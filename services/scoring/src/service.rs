@@ -9,6 +9,7 @@ use govlens_engine::{
     run_uncertainty_with_progress, Aggregation, Model, Normalisation, Results, ScoreOptions,
     StrengthOptions, UncertaintyConfig, WeightNoise, ZeroHandling,
 };
+use govlens_kit::reply::Reply;
 use govlens_kit::{Cache, ServiceError, ServiceResult};
 use govlens_proto::scoring::v1::{self as pb, scoring_service_server::ScoringService};
 use prost::Message;
@@ -318,7 +319,7 @@ impl ScoringApi {
         rev: &Revision,
         request: &Req,
         compute: impl FnOnce(&DataSnapshot, i64) -> ServiceResult<Resp>,
-    ) -> ServiceResult<Resp> {
+    ) -> ServiceResult<Reply<Resp>> {
         let hash = hex::encode(&Sha256::digest(request.encode_to_vec())[..16]);
         let key = |rev: &Revision| {
             format!(
@@ -330,15 +331,15 @@ impl ScoringApi {
                 rev.number
             )
         };
+        // Sent as stored: the cache holds only what `put` below encoded (values from
+        // Redis are checksummed).
         if let Some(bytes) = self.cache.get(&key(rev)).await {
-            if let Ok(resp) = Resp::decode(bytes.as_slice()) {
-                return Ok(resp);
-            }
+            return Ok(Reply::Encoded(bytes));
         }
         let (snapshot, actual) = self.snapshot().await?;
         let resp = compute(&snapshot, actual.number)?;
         self.cache.put(&key(&actual), resp.encode_to_vec()).await;
-        Ok(resp)
+        Ok(Reply::Message(resp))
     }
 
     /// The snapshot as the assessment crate wants it, and its revision.
@@ -362,6 +363,157 @@ impl ScoringApi {
         *self.prepared.lock().unwrap_or_else(|e| e.into_inner()) =
             Some((rev.clone(), data.clone()));
         Ok((data, rev))
+    }
+}
+
+/// The methods whose answers are cached, answering with the stored bytes on a hit.
+impl ScoringApi {
+    pub async fn score_units_reply(
+        &self,
+        req: Request<pb::ScoreUnitsRequest>,
+    ) -> RpcResult<Reply<pb::ScoreUnitsResponse>> {
+        let req = req.into_inner();
+        respond(
+            async {
+                self.ensure_ready()?;
+                let (raw_scope, scope) = scope_of(req.scope.clone())?;
+                let (loaded, rev) = self.basis(&raw_scope.model_id, raw_scope.version).await?;
+                let overrides: Vec<(String, String, f64)> = req
+                    .overrides
+                    .iter()
+                    .map(|o| (o.unit_code.clone(), o.indicator_code.clone(), o.value))
+                    .collect();
+                self.cached("ScoreUnits", &loaded, &rev, &req, |snapshot, revision| {
+                    let mut inputs = pipeline::assemble(&loaded.model, snapshot, &scope)?;
+                    pipeline::apply_overrides(&mut inputs, &overrides)?;
+                    let results = pipeline::score(&loaded.model, &inputs)?;
+                    Ok(pb::ScoreUnitsResponse {
+                        table: Some(score_table(&loaded, revision, &inputs, &results, None)?),
+                    })
+                })
+                .await
+            }
+            .await,
+        )
+    }
+
+    pub async fn compare_regions_reply(
+        &self,
+        req: Request<pb::CompareRegionsRequest>,
+    ) -> RpcResult<Reply<pb::CompareRegionsResponse>> {
+        let req = req.into_inner();
+        respond(
+            async {
+                self.ensure_ready()?;
+                let (raw_scope, mut scope) = scope_of(req.scope.clone())?;
+                scope.units = Units::Regions;
+                let mut codes = req.region_codes.clone();
+                codes.sort();
+                codes.dedup();
+                if codes.len() < 2 {
+                    return Err(ServiceError::invalid_field(
+                        "region_codes",
+                        "name at least two different regions",
+                    ));
+                }
+                let (loaded, rev) = self.basis(&raw_scope.model_id, raw_scope.version).await?;
+                self.cached(
+                    "CompareRegions",
+                    &loaded,
+                    &rev,
+                    &req,
+                    |snapshot, revision| {
+                        let inputs = pipeline::assemble(&loaded.model, snapshot, &scope)?;
+                        let missing: Vec<&String> = codes
+                            .iter()
+                            .filter(|c| inputs.dataset.unit_index(c).is_none())
+                            .collect();
+                        if !missing.is_empty() {
+                            return Err(ServiceError::invalid_field(
+                                "region_codes",
+                                format!("no data for {missing:?} under this model and period"),
+                            ));
+                        }
+                        let results = pipeline::score(&loaded.model, &inputs)?;
+                        let table =
+                            score_table(&loaded, revision, &inputs, &results, Some(&codes))?;
+                        let indicators =
+                            compare_indicators(&loaded.model, &inputs, &results, &table);
+                        Ok(pb::CompareRegionsResponse {
+                            table: Some(table),
+                            indicators,
+                        })
+                    },
+                )
+                .await
+            }
+            .await,
+        )
+    }
+
+    pub async fn explain_score_reply(
+        &self,
+        req: Request<pb::ExplainScoreRequest>,
+    ) -> RpcResult<Reply<pb::ExplainScoreResponse>> {
+        let req = req.into_inner();
+        respond(
+            async {
+                self.ensure_ready()?;
+                let (raw_scope, scope) = scope_of(req.scope.clone())?;
+                if req.unit_code.is_empty() {
+                    return Err(ServiceError::invalid_field(
+                        "unit_code",
+                        "must not be empty",
+                    ));
+                }
+                let (loaded, rev) = self.basis(&raw_scope.model_id, raw_scope.version).await?;
+                self.cached("ExplainScore", &loaded, &rev, &req, |snapshot, revision| {
+                    let inputs = pipeline::assemble(&loaded.model, snapshot, &scope)?;
+                    let results = pipeline::score(&loaded.model, &inputs)?;
+                    let unit = results.unit_index(&req.unit_code).ok_or_else(|| {
+                        ServiceError::not_found("scored unit", req.unit_code.clone())
+                    })?;
+                    let engine = |e: govlens_engine::EngineError| {
+                        ServiceError::internal(anyhow::anyhow!("{e}"))
+                    };
+                    let mut contributions = Vec::new();
+                    for (node, info) in results.nodes().iter().enumerate() {
+                        if info.is_indicator {
+                            continue;
+                        }
+                        for c in results.contributions(unit, node).map_err(engine)? {
+                            contributions.push(pb::Contribution {
+                                node_code: c.child,
+                                parent_code: info.code.clone(),
+                                weight: c.weight,
+                                value: c.score,
+                                contribution: c.contribution,
+                            });
+                        }
+                    }
+                    let highlights = results
+                        .strengths_weaknesses(&req.unit_code, &StrengthOptions::default())
+                        .map_err(engine)?;
+                    let table = score_table(
+                        &loaded,
+                        revision,
+                        &inputs,
+                        &results,
+                        Some(std::slice::from_ref(&req.unit_code)),
+                    )?;
+                    Ok(pb::ExplainScoreResponse {
+                        unit: table.units.into_iter().next(),
+                        contributions,
+                        strengths: highlights.strengths.into_iter().map(|h| h.node).collect(),
+                        weaknesses: highlights.weaknesses.into_iter().map(|h| h.node).collect(),
+                        imputed: table.imputed,
+                        data_revision: revision,
+                    })
+                })
+                .await
+            }
+            .await,
+        )
     }
 }
 
@@ -457,148 +609,21 @@ impl ScoringService for ScoringApi {
         &self,
         req: Request<pb::ScoreUnitsRequest>,
     ) -> RpcResult<pb::ScoreUnitsResponse> {
-        let req = req.into_inner();
-        respond(
-            async {
-                self.ensure_ready()?;
-                let (raw_scope, scope) = scope_of(req.scope.clone())?;
-                let (loaded, rev) = self.basis(&raw_scope.model_id, raw_scope.version).await?;
-                let overrides: Vec<(String, String, f64)> = req
-                    .overrides
-                    .iter()
-                    .map(|o| (o.unit_code.clone(), o.indicator_code.clone(), o.value))
-                    .collect();
-                self.cached("ScoreUnits", &loaded, &rev, &req, |snapshot, revision| {
-                    let mut inputs = pipeline::assemble(&loaded.model, snapshot, &scope)?;
-                    pipeline::apply_overrides(&mut inputs, &overrides)?;
-                    let results = pipeline::score(&loaded.model, &inputs)?;
-                    Ok(pb::ScoreUnitsResponse {
-                        table: Some(score_table(&loaded, revision, &inputs, &results, None)?),
-                    })
-                })
-                .await
-            }
-            .await,
-        )
+        govlens_kit::reply::message(self.score_units_reply(req).await)
     }
 
     async fn compare_regions(
         &self,
         req: Request<pb::CompareRegionsRequest>,
     ) -> RpcResult<pb::CompareRegionsResponse> {
-        let req = req.into_inner();
-        respond(
-            async {
-                self.ensure_ready()?;
-                let (raw_scope, mut scope) = scope_of(req.scope.clone())?;
-                scope.units = Units::Regions;
-                let mut codes = req.region_codes.clone();
-                codes.sort();
-                codes.dedup();
-                if codes.len() < 2 {
-                    return Err(ServiceError::invalid_field(
-                        "region_codes",
-                        "name at least two different regions",
-                    ));
-                }
-                let (loaded, rev) = self.basis(&raw_scope.model_id, raw_scope.version).await?;
-                self.cached(
-                    "CompareRegions",
-                    &loaded,
-                    &rev,
-                    &req,
-                    |snapshot, revision| {
-                        let inputs = pipeline::assemble(&loaded.model, snapshot, &scope)?;
-                        let missing: Vec<&String> = codes
-                            .iter()
-                            .filter(|c| inputs.dataset.unit_index(c).is_none())
-                            .collect();
-                        if !missing.is_empty() {
-                            return Err(ServiceError::invalid_field(
-                                "region_codes",
-                                format!("no data for {missing:?} under this model and period"),
-                            ));
-                        }
-                        let results = pipeline::score(&loaded.model, &inputs)?;
-                        let table =
-                            score_table(&loaded, revision, &inputs, &results, Some(&codes))?;
-                        let indicators =
-                            compare_indicators(&loaded.model, &inputs, &results, &table);
-                        Ok(pb::CompareRegionsResponse {
-                            table: Some(table),
-                            indicators,
-                        })
-                    },
-                )
-                .await
-            }
-            .await,
-        )
+        govlens_kit::reply::message(self.compare_regions_reply(req).await)
     }
 
     async fn explain_score(
         &self,
         req: Request<pb::ExplainScoreRequest>,
     ) -> RpcResult<pb::ExplainScoreResponse> {
-        let req = req.into_inner();
-        respond(
-            async {
-                self.ensure_ready()?;
-                let (raw_scope, scope) = scope_of(req.scope.clone())?;
-                if req.unit_code.is_empty() {
-                    return Err(ServiceError::invalid_field(
-                        "unit_code",
-                        "must not be empty",
-                    ));
-                }
-                let (loaded, rev) = self.basis(&raw_scope.model_id, raw_scope.version).await?;
-                self.cached("ExplainScore", &loaded, &rev, &req, |snapshot, revision| {
-                    let inputs = pipeline::assemble(&loaded.model, snapshot, &scope)?;
-                    let results = pipeline::score(&loaded.model, &inputs)?;
-                    let unit = results.unit_index(&req.unit_code).ok_or_else(|| {
-                        ServiceError::not_found("scored unit", req.unit_code.clone())
-                    })?;
-                    let engine = |e: govlens_engine::EngineError| {
-                        ServiceError::internal(anyhow::anyhow!("{e}"))
-                    };
-                    let mut contributions = Vec::new();
-                    for (node, info) in results.nodes().iter().enumerate() {
-                        if info.is_indicator {
-                            continue;
-                        }
-                        for c in results.contributions(unit, node).map_err(engine)? {
-                            contributions.push(pb::Contribution {
-                                node_code: c.child,
-                                parent_code: info.code.clone(),
-                                weight: c.weight,
-                                value: c.score,
-                                contribution: c.contribution,
-                            });
-                        }
-                    }
-                    let highlights = results
-                        .strengths_weaknesses(&req.unit_code, &StrengthOptions::default())
-                        .map_err(engine)?;
-                    let table = score_table(
-                        &loaded,
-                        revision,
-                        &inputs,
-                        &results,
-                        Some(std::slice::from_ref(&req.unit_code)),
-                    )?;
-                    Ok(pb::ExplainScoreResponse {
-                        unit: table.units.into_iter().next(),
-                        contributions,
-                        strengths: highlights.strengths.into_iter().map(|h| h.node).collect(),
-                        weaknesses: highlights.weaknesses.into_iter().map(|h| h.node).collect(),
-                        imputed: table.imputed,
-                        data_revision: revision,
-                    })
-                })
-                .await
-            }
-            .await,
-        )
+        govlens_kit::reply::message(self.explain_score_reply(req).await)
     }
 
     type RunUncertaintyStream = std::pin::Pin<
