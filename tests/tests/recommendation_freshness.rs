@@ -16,6 +16,7 @@ on_both_backends!(
     diagnosis_follows_data_writes_with_the_in_process_cache,
     diagnosis_follows_data_writes_with_redis,
     unavailable_within_the_deadline_without_the_scoring_service,
+    diagnoses_use_a_new_model_version_once_it_is_acknowledged,
 );
 
 /// The evidence on `fact` of dilemma `code`.
@@ -283,4 +284,38 @@ async fn unavailable_within_the_deadline_without_the_scoring_service(db: TestDb)
     scoring.stop().await;
     data.stop().await;
     drop((models_dir, rulebooks_dir));
+}
+
+/// The recommendation service keeps which model version is the latest while the
+/// scoring service leases its model revision: a diagnosis made after CreateModel
+/// answered uses the new version, every time.
+async fn diagnoses_use_a_new_model_version_once_it_is_acknowledged(db: TestDb) {
+    let suite = RecommendationSuite::start(&db).await;
+    suite.import_paper().await;
+    let mut rec = suite.recommendation();
+    let mut scoring = suite.scoring();
+    let toe = get_model(&mut scoring, "toe-default", 0).await.unwrap();
+    let first = diagnose(&mut rec, "cn-sc", None).await.unwrap();
+    assert_eq!(first.model_version, toe.version);
+    for i in 0..5 {
+        let created = create_toml_model(
+            &mut scoring,
+            "toe-default",
+            &format!("{}\n# {i}\n", toe.source),
+        )
+        .await
+        .expect("CreateModel")
+        .model
+        .expect("model");
+        assert!(created.version > toe.version);
+        for _ in 0..2 {
+            let d = diagnose(&mut rec, "cn-sc", None).await.unwrap();
+            assert_eq!(
+                d.model_version, created.version,
+                "a diagnosis after version {} was acknowledged",
+                created.version
+            );
+        }
+    }
+    suite.stop().await;
 }

@@ -5,8 +5,9 @@
 
 use std::time::Duration;
 
-use govlens_kit::lease::{watch_data_revision, RevisionLease, RENEW_EVERY};
+use govlens_kit::lease::{watch_data_revision, watch_model_revision, RevisionLease, RENEW_EVERY};
 use govlens_tests::fixtures::*;
+use govlens_tests::suite::*;
 use govlens_tests::*;
 use tokio_stream::wrappers::ReceiverStream;
 
@@ -15,6 +16,7 @@ on_both_backends!(
     a_replica_joining_ends_every_lease_before_it_serves,
     a_silent_reader_holds_a_write_only_until_its_lease_ends,
     latest_versions_in_memory_never_hide_another_writer,
+    a_new_model_version_is_acknowledged_only_once_leased_readers_know_it,
 );
 
 /// The lease, once the reader holds one (within 3 s), or `None`.
@@ -173,4 +175,55 @@ async fn latest_versions_in_memory_never_hide_another_writer(db: TestDb) {
     }
     a.create(new("v = 3")).await.expect("create v3");
     assert_eq!(a.get_shared("shared-model", 0).await.unwrap().version, 3);
+}
+
+/// The scoring service leases the revision of its model store the same way
+/// (`ScoringService/WatchModelRevision`): CreateModel answers a new version only once
+/// every leased reader knows the revision it made, and a watch does not hold up the
+/// service's shutdown.
+async fn a_new_model_version_is_acknowledged_only_once_leased_readers_know_it(db: TestDb) {
+    let suite = Suite::start(&db).await;
+    let scoring_addr = format!("http://{}", suite.scoring.addr);
+    let readers = [
+        watch_model_revision(&scoring_addr, RENEW_EVERY).expect("watch"),
+        watch_model_revision(&scoring_addr, RENEW_EVERY).expect("watch"),
+    ];
+    let mut known = Vec::new();
+    for reader in &readers {
+        let lease = held(reader).await;
+        match db.backend() {
+            Backend::Sqlite => assert_eq!(lease, None, "SQLite leases nothing"),
+            Backend::Postgres => known.push(
+                lease
+                    .expect("a lone scoring service on PostgreSQL leases its model revision")
+                    .1,
+            ),
+        }
+    }
+    let mut scoring = suite.scoring();
+    let toe = get_model(&mut scoring, "toe-default", 0).await.unwrap();
+    let model_id = unique_code("leased");
+    for i in 0..10 {
+        // Each source differs: each call makes a new version.
+        let created =
+            create_toml_model(&mut scoring, &model_id, &format!("{}\n# {i}\n", toe.source))
+                .await
+                .expect("CreateModel");
+        assert_eq!(created.model.expect("model").version, i + 1);
+        if db.backend() == Backend::Sqlite {
+            continue;
+        }
+        for (reader, before) in readers.iter().zip(known.iter_mut()) {
+            let (_, now) = reader.current().expect("a renewed lease lasts");
+            assert!(
+                now > *before,
+                "version {} was acknowledged while a leased reader still had model revision {now}",
+                i + 1
+            );
+            *before = now;
+        }
+    }
+    // Stopping closes the watches (the server would otherwise wait for them to end).
+    suite.stop().await;
+    drop(readers);
 }

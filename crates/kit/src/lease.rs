@@ -12,14 +12,22 @@
 //!   acknowledged it, or its lease has ended. A reader that vanished costs a write at
 //!   most `L`.
 //! - R answers from the leased revision while the lease lasts and asks per call after.
+//!
+//! The scoring service leases the revision of its model store the same way
+//! (`ScoringService/WatchModelRevision`), so that readers know the latest model
+//! versions without asking per call; its messages map one to one onto these.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
 use futures::StreamExt as _;
 use govlens_proto::data::v1 as pb;
 use govlens_proto::data::v1::data_service_client::DataServiceClient;
+use govlens_proto::scoring::v1 as scoring_pb;
+use govlens_proto::scoring::v1::scoring_service_client::ScoringServiceClient;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_stream::wrappers::{ReceiverStream, UnboundedReceiverStream};
@@ -129,9 +137,7 @@ impl LeaseHub {
         let id = {
             let mut st = lock(&self.state);
             if st.closed {
-                return Err(tonic::Status::unavailable(
-                    "the data service is shutting down",
-                ));
+                return Err(tonic::Status::unavailable("the service is shutting down"));
             }
             st.next_id += 1;
             let id = st.next_id;
@@ -357,6 +363,25 @@ impl RevisionLease {
 /// so that one late renewal does not lose it.
 pub const RENEW_EVERY: Duration = Duration::from_millis(60);
 
+/// Opens one watch: takes the stream of the reader's renewals and acknowledgements,
+/// gives the stream of the server's grants and news.
+type OpenWatch = Arc<
+    dyn Fn(
+            ReceiverStream<pb::WatchDataRevisionRequest>,
+        ) -> BoxFuture<'static, Result<WatchAnswers, tonic::Status>>
+        + Send
+        + Sync,
+>;
+type WatchAnswers = BoxStream<'static, Result<pb::WatchDataRevisionResponse, tonic::Status>>;
+
+fn lazy_channel(addr: &str) -> anyhow::Result<TracedChannel> {
+    let channel = crate::tls::endpoint(addr)?
+        .connect_timeout(Duration::from_secs(2))
+        .tcp_nodelay(true)
+        .connect_lazy();
+    Ok(crate::telemetry::propagation::traced(channel))
+}
+
 /// Watches the revision of the data service at `addr` in the background, on a
 /// connection of its own, for as long as the returned lease is in use: renews every
 /// `renew_every`, reconnects after failures. Needs a Tokio runtime.
@@ -364,25 +389,94 @@ pub fn watch_data_revision(
     addr: &str,
     renew_every: Duration,
 ) -> anyhow::Result<Arc<RevisionLease>> {
-    let channel = crate::tls::endpoint(addr)?
-        .connect_timeout(Duration::from_secs(2))
-        .tcp_nodelay(true)
-        .connect_lazy();
-    let client = DataServiceClient::new(crate::telemetry::propagation::traced(channel));
-    let lease = Arc::new(RevisionLease::default());
-    tokio::spawn(run_watch(Arc::downgrade(&lease), client, renew_every));
-    Ok(lease)
+    let client = DataServiceClient::new(lazy_channel(addr)?);
+    let open: OpenWatch = Arc::new(move |requests| {
+        let mut client = client.clone();
+        Box::pin(async move {
+            let answers = client.watch_data_revision(requests).await?.into_inner();
+            Ok(answers.boxed())
+        })
+    });
+    Ok(watch_revision(open, renew_every))
 }
 
-async fn run_watch(
-    lease: Weak<RevisionLease>,
-    client: DataServiceClient<TracedChannel>,
+/// Watches the revision of the model store of the scoring service at `addr`
+/// (`ScoringService/WatchModelRevision`, the same protocol), as
+/// [`watch_data_revision`] does.
+pub fn watch_model_revision(
+    addr: &str,
     renew_every: Duration,
-) {
+) -> anyhow::Result<Arc<RevisionLease>> {
+    let client = ScoringServiceClient::new(lazy_channel(addr)?);
+    let open: OpenWatch = Arc::new(move |requests| {
+        let mut client = client.clone();
+        Box::pin(async move {
+            let requests = requests.map(|r| scoring_pb::WatchModelRevisionRequest {
+                renew_sequence: r.renew_sequence,
+                acknowledged_revision: r.acknowledged_revision,
+            });
+            let answers = client.watch_model_revision(requests).await?.into_inner();
+            Ok(answers
+                .map(|r| {
+                    r.map(|r| pb::WatchDataRevisionResponse {
+                        revision: r.revision,
+                        instance: r.instance,
+                        renew_sequence: r.renew_sequence,
+                        lease_millis: r.lease_millis,
+                    })
+                })
+                .boxed())
+        })
+    });
+    Ok(watch_revision(open, renew_every))
+}
+
+/// Serves `ScoringService/WatchModelRevision` from a hub: the same protocol in the
+/// scoring service's messages.
+pub fn watch_model_revision_with<S>(
+    hub: &Arc<LeaseHub>,
+    requests: S,
+) -> Result<ModelWatchStream, tonic::Status>
+where
+    S: futures::Stream<Item = Result<scoring_pb::WatchModelRevisionRequest, tonic::Status>>
+        + Send
+        + Unpin
+        + 'static,
+{
+    let requests = requests.map(|r| {
+        r.map(|r| pb::WatchDataRevisionRequest {
+            renew_sequence: r.renew_sequence,
+            acknowledged_revision: r.acknowledged_revision,
+        })
+    });
+    let answers = hub.watch(requests)?;
+    Ok(answers
+        .map(|r| {
+            r.map(|r| scoring_pb::WatchModelRevisionResponse {
+                revision: r.revision,
+                instance: r.instance,
+                renew_sequence: r.renew_sequence,
+                lease_millis: r.lease_millis,
+            })
+        })
+        .boxed())
+}
+
+/// The stream of model-store revisions a reader watches.
+pub type ModelWatchStream =
+    BoxStream<'static, Result<scoring_pb::WatchModelRevisionResponse, tonic::Status>>;
+
+fn watch_revision(open: OpenWatch, renew_every: Duration) -> Arc<RevisionLease> {
+    let lease = Arc::new(RevisionLease::default());
+    tokio::spawn(run_watch(Arc::downgrade(&lease), open, renew_every));
+    lease
+}
+
+async fn run_watch(lease: Weak<RevisionLease>, open: OpenWatch, renew_every: Duration) {
     let mut pause = Duration::from_millis(100);
     loop {
         let Some(held) = lease.upgrade() else { return };
-        let ended = watch_once(&held, client.clone(), renew_every, &lease).await;
+        let ended = watch_once(&held, &open, renew_every, &lease).await;
         held.lose();
         drop(held);
         match ended {
@@ -402,7 +496,7 @@ async fn run_watch(
 
 async fn watch_once(
     held: &RevisionLease,
-    mut client: DataServiceClient<TracedChannel>,
+    open: &OpenWatch,
     renew_every: Duration,
     alive: &Weak<RevisionLease>,
 ) -> Result<(), tonic::Status> {
@@ -412,10 +506,7 @@ async fn watch_once(
         acknowledged_revision: 0,
     };
     let _ = tx.try_send(renew(held));
-    let mut responses = client
-        .watch_data_revision(ReceiverStream::new(rx))
-        .await?
-        .into_inner();
+    let mut responses = open(ReceiverStream::new(rx)).await?;
     let mut tick = tokio::time::interval(renew_every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -429,7 +520,7 @@ async fn watch_once(
                     return Ok(());
                 }
             }
-            message = responses.message() => match message? {
+            message = responses.next() => match message.transpose()? {
                 Some(r) => {
                     let revision = held.receive(&r);
                     if r.renew_sequence == 0 {

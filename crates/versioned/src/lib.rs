@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
+use govlens_kit::lease::{LeaseHub, ReadRevision};
 use govlens_kit::sole_writer::SoleWriter;
 use tokio::time::Instant;
 
@@ -153,6 +154,8 @@ pub struct VersionedStore {
     leases: bool,
     /// This process's registration as a writer, held while the store lives.
     registration: Arc<std::sync::OnceLock<Arc<SoleWriter>>>,
+    /// Leases of this kind's revision to readers in other services, once started.
+    hub: Arc<std::sync::OnceLock<Arc<LeaseHub>>>,
 }
 
 /// Latest versions as this process last read or wrote them. While it is the only
@@ -270,6 +273,7 @@ impl VersionedStore {
             remembered: Arc::default(),
             leases: true,
             registration: Arc::default(),
+            hub: Arc::default(),
         })
     }
 
@@ -289,6 +293,63 @@ impl VersionedStore {
             let _ = self.registration.set(writer);
         }
         Ok(())
+    }
+
+    /// Starts leasing this kind's revision (the id of its newest version, so it moves
+    /// with every new version) to readers in other services: after [`migrate`], and
+    /// before serving. A new version is acknowledged to its writer only once every
+    /// leased reader knows the new revision (see [`LeaseHub`]). Without a trusted
+    /// registration as the only writer (SQLite, several replicas, leases off), the hub
+    /// grants no lease and readers ask per call.
+    ///
+    /// [`migrate`]: Self::migrate
+    pub async fn start_lease_hub(&self) -> anyhow::Result<Arc<LeaseHub>> {
+        if let Some(hub) = self.hub.get() {
+            return Ok(hub.clone());
+        }
+        // Revisions are counted per process start: a reader that sees another
+        // instance starts over.
+        let instance = format!(
+            "{}-{}-{:x}",
+            self.kind,
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default()
+        );
+        let revision = self.revision().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let store = self.clone();
+        let again = instance.clone();
+        let read_revision: ReadRevision = Box::new(move || {
+            let (store, instance) = (store.clone(), again.clone());
+            Box::pin(async move { store.revision().await.ok().map(|r| (instance, r)) })
+        });
+        let hub = LeaseHub::new(
+            instance,
+            revision,
+            self.registration.get().cloned(),
+            read_revision,
+        );
+        Ok(self.hub.get_or_init(|| hub).clone())
+    }
+
+    /// The lease hub, once started.
+    pub fn lease_hub(&self) -> Option<Arc<LeaseHub>> {
+        self.hub.get().cloned()
+    }
+
+    /// The id of the newest version of this kind (0 when there is none).
+    async fn revision(&self) -> ServiceResult<i64> {
+        let newest: Option<Option<i64>> = self
+            .of_kind()
+            .select_only()
+            .column_as(document_version::Column::Id.max(), "newest")
+            .into_tuple()
+            .one(&self.db)
+            .await
+            .map_err(db_error)?;
+        Ok(newest.flatten().unwrap_or(0))
     }
 
     /// The same store, with the fast path that trusts being the only writer on
@@ -379,15 +440,19 @@ impl VersionedStore {
             Err(e) => return Err(db_error(e)),
         };
         tx.commit().await.map_err(db_error)?;
-        let mut r = lock(&self.remembered);
-        r.epoch += 1;
-        if r.trusted() {
-            r.latest
-                .insert(stored.document_id.clone(), Arc::new(stored.clone()));
-        } else {
-            r.latest.remove(&stored.document_id);
+        {
+            let mut r = lock(&self.remembered);
+            r.epoch += 1;
+            if r.trusted() {
+                r.latest
+                    .insert(stored.document_id.clone(), Arc::new(stored.clone()));
+            } else {
+                r.latest.remove(&stored.document_id);
+            }
         }
-        drop(r);
+        if let Some(hub) = self.hub.get() {
+            hub.published(stored.id).await;
+        }
         Ok((stored, true))
     }
 

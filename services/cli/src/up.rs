@@ -123,7 +123,7 @@ pub async fn serve_suite(
         ))
         .serve_with_incoming_shutdown(
             govlens_kit::grpc::incoming(listener),
-            data.ending_watches(stop_accepting),
+            scoring.ending_watches(data.ending_watches(stop_accepting)),
         );
     let server = tokio::spawn(server);
     let data_watch = data.start(health_state.clone()).await?;

@@ -45,7 +45,7 @@ impl RecommendationComponent {
             config.upstream_timeout,
         )?;
         if config.leases {
-            up = up.with_revision_lease(&config.data_addr)?;
+            up = up.with_revision_leases(&config.data_addr, &config.scoring_addr)?;
         }
         let ready = Arc::new(AtomicBool::new(false));
         let api = RecommendationApi::new(

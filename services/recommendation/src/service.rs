@@ -151,6 +151,41 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Model versions resolved at one revision of the scoring service's model store
+/// (instance and revision), forgotten when the revision moves.
+#[derive(Default)]
+struct ResolvedModels {
+    at: Option<(String, i64)>,
+    versions: HashMap<(String, i32), i32>,
+}
+
+impl ResolvedModels {
+    fn get(&self, at: &(String, i64), key: &(String, i32)) -> Option<i32> {
+        (self.at.as_ref() == Some(at))
+            .then(|| self.versions.get(key).copied())
+            .flatten()
+    }
+
+    fn keep(&mut self, at: (String, i64), key: (String, i32), version: i32) {
+        if self.at.as_ref() != Some(&at) {
+            // Only ever forward: an answer read at an older revision is not kept.
+            if self
+                .at
+                .as_ref()
+                .is_some_and(|(i, r)| *i == at.0 && *r > at.1)
+            {
+                return;
+            }
+            self.versions.clear();
+            self.at = Some(at);
+        }
+        if self.versions.len() >= 256 {
+            self.versions.clear();
+        }
+        self.versions.insert(key, version);
+    }
+}
+
 /// What an assessment ran on, resolved to exact versions.
 struct Resolved {
     rulebook: Arc<StoredDocument>,
@@ -174,6 +209,8 @@ pub struct RecommendationApi {
     /// versions (each still sees a value read after it arrived).
     revisions: Arc<Coalesced<(), (String, i64)>>,
     model_versions: Arc<Coalesced<(String, i32), i32>>,
+    /// Model versions as resolved at one leased model revision.
+    resolved_models: Arc<Mutex<ResolvedModels>>,
     /// Parsed rulebook versions (immutable), by id, version and digest.
     parsed: Arc<Mutex<ParsedRulebooks>>,
 }
@@ -192,6 +229,7 @@ impl RecommendationApi {
             ready,
             revisions: Arc::default(),
             model_versions: Arc::default(),
+            resolved_models: Arc::default(),
             parsed: Arc::default(),
         }
     }
@@ -225,10 +263,33 @@ impl RecommendationApi {
     }
 
     /// The version of a model the scoring service resolves `version` (0: latest) to.
+    /// While the scoring service leases its model revision, an answer is kept until
+    /// the revision moves (a new model version is acknowledged to its writer only once
+    /// this process has seen the revision move).
     async fn model_version(&self, model_id: &str, version: i32) -> ServiceResult<i32> {
         let key = (model_id.to_string(), version);
+        let leased = self.up.model_lease.as_ref().and_then(|l| l.current());
+        if let Some(leased) = &leased {
+            if let Some(v) = lock(&self.resolved_models).get(leased, &key) {
+                return Ok(v);
+            }
+        }
+        let resolved = self.ask_model_version(model_id, version, &key).await?;
+        if let Some(leased) = leased {
+            // Asked after the revision was leased: at least as new as it.
+            lock(&self.resolved_models).keep(leased, key, resolved);
+        }
+        Ok(resolved)
+    }
+
+    async fn ask_model_version(
+        &self,
+        model_id: &str,
+        version: i32,
+        key: &(String, i32),
+    ) -> ServiceResult<i32> {
         self.model_versions
-            .get(&key, || async {
+            .get(key, || async {
                 let mut scoring = self.up.scoring.clone();
                 let model = call(
                     "scoring",

@@ -11,7 +11,7 @@
 //!   never past the deadline. Writes are never retried.
 //! - Upstream failures reach the caller as UNAVAILABLE (never INTERNAL).
 
-use govlens_kit::lease::{watch_data_revision, RevisionLease, RENEW_EVERY};
+use govlens_kit::lease::{watch_data_revision, watch_model_revision, RevisionLease, RENEW_EVERY};
 use std::future::Future;
 use std::hash::BuildHasher;
 use std::pin::Pin;
@@ -371,6 +371,8 @@ pub struct Upstreams {
     pub timeout: Duration,
     /// The data revision as pushed by the data service, while a lease lasts.
     pub revision_lease: Option<Arc<RevisionLease>>,
+    /// The revision of the scoring service's model store, while a lease lasts.
+    pub model_lease: Option<Arc<RevisionLease>>,
 }
 
 /// Calls on it carry the caller's trace context; reads are retried.
@@ -393,13 +395,20 @@ impl Upstreams {
                 .max_decoding_message_size(64 << 20),
             timeout,
             revision_lease: None,
+            model_lease: None,
         })
     }
 
     /// The same clients, watching the data service at `data_addr` for revision leases
-    /// (see [`govlens_kit::lease`]). Needs a Tokio runtime.
-    pub fn with_revision_lease(mut self, data_addr: &str) -> anyhow::Result<Self> {
+    /// and the scoring service at `scoring_addr` for model revision leases (see
+    /// [`govlens_kit::lease`]). Needs a Tokio runtime.
+    pub fn with_revision_leases(
+        mut self,
+        data_addr: &str,
+        scoring_addr: &str,
+    ) -> anyhow::Result<Self> {
         self.revision_lease = Some(watch_data_revision(data_addr, RENEW_EVERY)?);
+        self.model_lease = Some(watch_model_revision(scoring_addr, RENEW_EVERY)?);
         Ok(self)
     }
 

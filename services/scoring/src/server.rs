@@ -91,6 +91,23 @@ impl ScoringComponent {
             )
     }
 
+    /// `stop` (the server's shutdown future), which also ends the model revision
+    /// watches when it resolves: the server drains in-flight calls, and watches never
+    /// end on their own.
+    pub fn ending_watches<F: std::future::Future>(
+        &self,
+        stop: F,
+    ) -> impl std::future::Future<Output = F::Output> {
+        let models = self.models.clone();
+        async move {
+            let out = stop.await;
+            if let Some(hub) = models.lease_hub() {
+                hub.close();
+            }
+            out
+        }
+    }
+
     /// Migrates, stores the shipped models, and reports SERVING once the data service
     /// answers; health follows the data service and the model store afterwards. With
     /// `whole_server`, the server's overall status ("") follows too.
@@ -100,6 +117,17 @@ impl ScoringComponent {
         whole_server: bool,
     ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
         self.models.migrate().await?;
+        // Before the shipped models are stored: their versions are news to readers.
+        let hub = self.models.start_lease_hub().await?;
+        tracing::info!(
+            granting = hub.granting(),
+            "model revision leases {}",
+            if hub.granting() {
+                "granted to readers"
+            } else {
+                "off: readers ask per call"
+            }
+        );
         self.ready.store(true, Ordering::Release);
         for (id, source) in SHIPPED_MODELS {
             self.api
@@ -158,7 +186,10 @@ pub async fn serve(
         .add_service(reflection_v1alpha)
         // Upstream calls get at most the time left on the caller's deadline.
         .add_service(crate::data::CallerDeadline::new(component.service()))
-        .serve_with_incoming_shutdown(govlens_kit::grpc::incoming(listener), stop_accepting);
+        .serve_with_incoming_shutdown(
+            govlens_kit::grpc::incoming(listener),
+            component.ending_watches(stop_accepting),
+        );
     let server = tokio::spawn(server);
     let watchdog = component.start(health_state, true).await?;
     let result = drain.wait(server).await;

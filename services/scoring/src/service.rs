@@ -868,6 +868,26 @@ impl ScoringService for ScoringApi {
             .await,
         )
     }
+    type WatchModelRevisionStream = govlens_kit::lease::ModelWatchStream;
+
+    async fn watch_model_revision(
+        &self,
+        req: Request<tonic::Streaming<pb::WatchModelRevisionRequest>>,
+    ) -> RpcResult<Self::WatchModelRevisionStream> {
+        let caller = govlens_kit::auth::principal_of(&req);
+        respond(
+            async {
+                caller?.check_service("watch the model revision")?;
+                self.ensure_ready()?;
+                let hub = self.models.lease_hub().ok_or_else(|| {
+                    ServiceError::Unavailable("the scoring service is starting".into())
+                })?;
+                govlens_kit::lease::watch_model_revision_with(&hub, req.into_inner())
+                    .map_err(|s| ServiceError::Unavailable(s.message().to_string()))
+            }
+            .await,
+        )
+    }
 }
 
 /// The code a finding is about (a platform, region, ...), for region filtering.
