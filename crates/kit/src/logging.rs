@@ -19,10 +19,18 @@ pub fn init_logging(default_filter: &str) {
     let (filter, json) = filter_and_format(default_filter);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(colours());
     let _ = if json {
         builder.json().flatten_event(true).try_init()
     } else {
         builder.try_init()
     };
+}
+
+/// Colours only on a terminal: logs piped to a file or a collector stay plain text, and
+/// every span and event is cheaper to format.
+pub fn colours() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal()
 }

@@ -170,7 +170,9 @@ pub fn init(config: &TelemetryConfig, default_log_filter: &str) -> anyhow::Resul
     let registry = tracing_subscriber::registry()
         .with(filter)
         .with(tracing_opentelemetry::layer().with_tracer(tracer));
-    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(crate::logging::colours());
     let installed = if json {
         registry
             .with(
