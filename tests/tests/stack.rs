@@ -143,12 +143,17 @@ async fn paper_flow_is_one_trace_across_three_processes() {
         .wait_for(Duration::from_secs(30), |sink| {
             let trace = sink.trace(&trace_id);
             let in_trace = sink.services_in_trace(&trace_id);
-            // Each process exports its spans as they end, so the root span (which
-            // ends last) can arrive after its children: wait for every span the
-            // assertions below look at.
+            // Each process exports its spans in batches as they end, so a parent
+            // (which ends after its children) can arrive in a later batch: wait until
+            // every span's parent is in, up to our own span.
             let server_span_of =
                 |service: &str| trace.iter().any(|s| s.service == service && s.kind == 2);
-            services.iter().all(|s| in_trace.contains(s))
+            let parents_in = trace.iter().all(|s| {
+                s.parent_span_id == parent_span
+                    || trace.iter().any(|p| p.span_id == s.parent_span_id)
+            });
+            parents_in
+                && services.iter().all(|s| in_trace.contains(s))
                 && services.iter().all(|s| server_span_of(s))
                 && trace.iter().any(|s| s.name == RECOMMEND_SPAN)
                 && trace.iter().any(|s| {
@@ -162,10 +167,11 @@ async fn paper_flow_is_one_trace_across_three_processes() {
     let trace = stack.sink.trace(&trace_id);
     assert!(
         complete,
-        "the Recommend trace lacks a service, a database or a Redis span: {:#?}",
+        "the Recommend trace lacks a service, a database or a Redis span, or a span's \
+         parent: {:#?}",
         trace
             .iter()
-            .map(|s| (&s.service, &s.name, s.attribute("db.system.name")))
+            .map(|s| (&s.service, &s.name, &s.span_id, &s.parent_span_id))
             .collect::<Vec<_>>()
     );
     let root = trace

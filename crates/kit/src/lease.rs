@@ -474,6 +474,7 @@ fn watch_revision(open: OpenWatch, renew_every: Duration) -> Arc<RevisionLease> 
 
 async fn run_watch(lease: Weak<RevisionLease>, open: OpenWatch, renew_every: Duration) {
     let mut pause = Duration::from_millis(100);
+    let mut refused_before = false;
     loop {
         let Some(held) = lease.upgrade() else { return };
         let ended = watch_once(&held, &open, renew_every, &lease).await;
@@ -484,6 +485,20 @@ async fn run_watch(lease: Weak<RevisionLease>, open: OpenWatch, renew_every: Dur
             Ok(()) => pause = Duration::from_millis(100),
             Err(status) if status.code() == tonic::Code::Unimplemented => {
                 pause = Duration::from_secs(30)
+            }
+            Err(status)
+                if matches!(
+                    status.code(),
+                    tonic::Code::Unauthenticated | tonic::Code::PermissionDenied
+                ) =>
+            {
+                // Not an outage: a wrong or missing service token. Reads still work
+                // (asking per call), only slower, so say why.
+                if !refused_before {
+                    tracing::warn!(%status, "revision lease refused; check GOVLENS_SERVICE_TOKEN");
+                    refused_before = true;
+                }
+                pause = Duration::from_secs(5);
             }
             Err(status) => {
                 tracing::debug!(%status, "revision watch failed");

@@ -110,7 +110,8 @@ type Route =
     Arc<dyn Fn(http::Request<Body>) -> BoxFuture<'static, http::Response<Body>> + Send + Sync>;
 
 /// A generated server with some unary methods served by handlers answering [`Reply`].
-/// Message size limits apply as in the generated server.
+/// Message size limits apply as in the generated server; compression (off on our
+/// servers) would have to be configured here as well.
 pub struct EncodedReplies<S> {
     inner: S,
     routes: Arc<HashMap<&'static str, Route>>,
