@@ -286,6 +286,20 @@ impl LeaseHub {
     }
 }
 
+/// `stop` (a server's shutdown future), which also closes the lease hub, if one was
+/// started by then, when it resolves: a server drains its in-flight calls before it
+/// stops, and watches never end on their own.
+pub async fn closing_watches<F: std::future::Future>(
+    stop: F,
+    hub: impl FnOnce() -> Option<Arc<LeaseHub>>,
+) -> F::Output {
+    let out = stop.await;
+    if let Some(hub) = hub() {
+        hub.close();
+    }
+    out
+}
+
 // ---- the reader's side ----
 
 #[derive(Default)]

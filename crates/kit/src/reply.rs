@@ -185,6 +185,20 @@ impl<S> EncodedReplies<S> {
         Arc::make_mut(&mut self.routes).insert(path, route);
         self
     }
+
+    /// [`unary`](Self::unary) with a handler that takes its own clone of `api` per call:
+    /// `.unary_on(PATH, &api, |api, req| async move { api.method(req).await })`.
+    pub fn unary_on<A, Req, Resp, H, F>(self, path: &'static str, api: &A, handler: H) -> Self
+    where
+        A: Clone + Send + Sync + 'static,
+        Req: Message + Default + Send + 'static,
+        Resp: Message + Default + Send + 'static,
+        H: Fn(A, Request<Req>) -> F + Clone + Send + Sync + 'static,
+        F: Future<Output = Result<Response<Reply<Resp>>, Status>> + Send + 'static,
+    {
+        let api = api.clone();
+        self.unary(path, move |request| handler(api.clone(), request))
+    }
 }
 
 impl<S> Service<http::Request<Body>> for EncodedReplies<S>

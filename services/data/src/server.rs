@@ -72,13 +72,7 @@ impl DataComponent {
         stop: F,
     ) -> impl std::future::Future<Output = F::Output> {
         let store = self.store.clone();
-        async move {
-            let out = stop.await;
-            if let Some(hub) = store.leases() {
-                hub.close();
-            }
-            out
-        }
+        govlens_kit::lease::closing_watches(stop, move || store.leases().cloned())
     }
 
     /// Runs migrations, then reports SERVING and keeps health in step with the

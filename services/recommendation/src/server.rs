@@ -68,29 +68,21 @@ impl RecommendationComponent {
         const MAX_ENCODING: usize = 64 << 20;
         let server = RecommendationServiceServer::new(self.api.clone())
             .max_encoding_message_size(MAX_ENCODING);
-        let api = self.api.clone();
-        let (a, b) = (api.clone(), api.clone());
         EncodedReplies::new(server, None, Some(MAX_ENCODING))
-            .unary(
+            .unary_on(
                 "/govlens.recommendation.v1.RecommendationService/Diagnose",
-                move |req| {
-                    let api = api.clone();
-                    async move { api.diagnose_reply(req).await }
-                },
+                &self.api,
+                |api, req| async move { api.diagnose_reply(req).await },
             )
-            .unary(
+            .unary_on(
                 "/govlens.recommendation.v1.RecommendationService/Recommend",
-                move |req| {
-                    let api = a.clone();
-                    async move { api.recommend_reply(req).await }
-                },
+                &self.api,
+                |api, req| async move { api.recommend_reply(req).await },
             )
-            .unary(
+            .unary_on(
                 "/govlens.recommendation.v1.RecommendationService/GenerateReport",
-                move |req| {
-                    let api = b.clone();
-                    async move { api.generate_report_reply(req).await }
-                },
+                &self.api,
+                |api, req| async move { api.generate_report_reply(req).await },
             )
     }
 

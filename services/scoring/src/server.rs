@@ -65,29 +65,21 @@ impl ScoringComponent {
         let server = ScoringServiceServer::new(self.api.clone())
             .max_decoding_message_size(MAX_DECODING)
             .max_encoding_message_size(MAX_ENCODING);
-        let api = self.api.clone();
-        let (a, b) = (api.clone(), api.clone());
         EncodedReplies::new(server, Some(MAX_DECODING), Some(MAX_ENCODING))
-            .unary(
+            .unary_on(
                 "/govlens.scoring.v1.ScoringService/ScoreUnits",
-                move |req| {
-                    let api = api.clone();
-                    async move { api.score_units_reply(req).await }
-                },
+                &self.api,
+                |api, req| async move { api.score_units_reply(req).await },
             )
-            .unary(
+            .unary_on(
                 "/govlens.scoring.v1.ScoringService/CompareRegions",
-                move |req| {
-                    let api = a.clone();
-                    async move { api.compare_regions_reply(req).await }
-                },
+                &self.api,
+                |api, req| async move { api.compare_regions_reply(req).await },
             )
-            .unary(
+            .unary_on(
                 "/govlens.scoring.v1.ScoringService/ExplainScore",
-                move |req| {
-                    let api = b.clone();
-                    async move { api.explain_score_reply(req).await }
-                },
+                &self.api,
+                |api, req| async move { api.explain_score_reply(req).await },
             )
     }
 
@@ -99,13 +91,7 @@ impl ScoringComponent {
         stop: F,
     ) -> impl std::future::Future<Output = F::Output> {
         let models = self.models.clone();
-        async move {
-            let out = stop.await;
-            if let Some(hub) = models.lease_hub() {
-                hub.close();
-            }
-            out
-        }
+        govlens_kit::lease::closing_watches(stop, move || models.lease_hub())
     }
 
     /// Migrates, stores the shipped models, and reports SERVING once the data service
