@@ -62,6 +62,8 @@ def main():
     get = lambda name: lines(os.path.join(res, name + ".jsonl"))
     echo, score, rec, health = get("echo"), get("score"), get("recommend"), get("health")
     echo_r, score_r = get("echo-redis"), get("score-redis")
+    traced = os.path.exists(os.path.join(res, "score-traced.jsonl"))
+    echo_t, score_t = (get("echo-traced"), get("score-traced")) if traced else ([], [])
     revision, echo_1, score_1 = get("revision"), get("echo-single"), get("score-single")
     runs = len(score)
     probe = get("probe")[0]
@@ -218,6 +220,11 @@ def main():
         ("echo baseline (Redis-only runs)", echo_r),
         ("ScoreUnits, Redis only", score_r),
     ]
+    if traced:
+        scenarios += [
+            ("echo baseline (traced runs)", echo_t),
+            ("ScoreUnits cached, every call traced (`OTEL_TRACES_SAMPLER=always_on`)", score_t),
+        ]
     for name, rs in scenarios:
         w(
             "| %s | %s | %s | %s | %s | %s |"
@@ -241,6 +248,17 @@ def main():
             summary((x["seconds"] for x in copies), lambda v: "%.1f" % v),
         )
     )
+    if traced:
+        w("")
+        w(
+            "Every call traced (`OTEL_TRACES_SAMPLER=always_on`, not a target): cached ScoreUnits "
+            "%s, %s echo in the same runs; p99 %s echo."
+            % (
+                summary((x["calls_per_s"] for x in score_t), per_s),
+                summary(ratio(score_t, echo_t, "calls_per_s"), times),
+                summary(ratio(score_t, echo_t, "p99_ms"), times),
+            )
+        )
     w("")
     w("Engine against NumPy (`cargo run --release -p govlens-engine --example bench`):")
     w("")
@@ -289,7 +307,8 @@ def main():
     auth = machine.get("auth", "required")
     w(
         "- The services run with their defaults (`GOVLENS_LOG=info`, in-process cache 64 MB, "
-        "Redis) and the environment `deploy/run-local.sh` gives them, on a fresh PostgreSQL "
+        "Redis, no OTLP exporter, so a call is traced only when its caller samples it, and "
+        "the load generator samples none) and the environment `deploy/run-local.sh` gives them, on a fresh PostgreSQL "
         "database; authentication %s, per-caller rate limits off "
         "(`GOVLENS_RATE_LIMIT_RPS=0`), as they would cap the load. The load generator sends "
         "the same `authorization` header to the echo server, which ignores it."

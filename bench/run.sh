@@ -230,6 +230,17 @@ done
 note_peak scoring
 stop scoring
 
+# --- cached reads, every call traced (no caller samples the load; this traces it anyway) ---
+start_scoring OTEL_TRACES_SAMPLER=always_on
+load probe-traced "$scoring_listen" score --calls 1
+for run in $(seq "$BENCH_RUNS"); do
+  log "traced reads, run $run/$BENCH_RUNS"
+  steady echo-traced "$echo_listen" echo "${echo_args[@]}"
+  steady score-traced "$scoring_listen" score
+done
+note_peak scoring
+stop scoring
+
 # --- cold Recommend: all three restarted, their Redis entries deleted ----------------------
 stop recommendation
 stop data

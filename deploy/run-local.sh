@@ -31,7 +31,8 @@
 #   PROFILE [debug]
 # Every other variable already set is passed through unchanged, in particular
 # OTEL_EXPORTER_OTLP_ENDPOINT (e.g. http://127.0.0.1:4317 for a collector you started
-# yourself; this script starts none), OTEL_SERVICE_NAME, OTEL_BSP_SCHEDULE_DELAY,
+# yourself; this script starts none), OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER and
+# OTEL_TRACES_SAMPLER_ARG (README, "Sampling"), OTEL_BSP_SCHEDULE_DELAY,
 # OTEL_METRIC_EXPORT_INTERVAL, GOVLENS_SHUTDOWN_GRACE_MS, GOVLENS_DRAIN_TIMEOUT_MS and
 # GOVLENS_UPSTREAM_TIMEOUT_MS.
 set -euo pipefail

@@ -25,6 +25,7 @@ on_both_backends!(
     a_batch_failing_on_the_database_stops_the_stream_after_the_batches_before_it,
     stored_rows_that_the_sample_misses_are_counted_exactly,
     a_row_committed_concurrently_during_a_bulk_insert_is_counted_exactly,
+    a_batch_sees_what_the_batches_before_it_wrote,
 );
 
 /// Rows per file of the paper's bundle (datasets/paper/README.md).
@@ -999,4 +1000,69 @@ async fn a_row_committed_concurrently_during_a_bulk_insert_is_counted_exactly(db
     let values = many_values(&srv).await;
     assert_eq!(values.len(), 3_000);
     assert!(values.values().all(|v| *v == Some(4.0)), "{values:?}");
+}
+
+/// Batches of one stream may be written while the batch before commits, but only when
+/// they touch none of its rows: a batch that refers to a platform the batch before
+/// created, or rewrites rows it wrote, sees them committed, exactly as if the batches
+/// were written one after the other.
+async fn a_batch_sees_what_the_batches_before_it_wrote(db: TestDb) {
+    let srv = TestServer::start(&db).await;
+    srv.load_paper().await;
+    let rev = srv.revision().await;
+    let records = paper_pb();
+    let mut platform = records
+        .iter()
+        .find(|r| matches!(r.kind, Some(Kind::Platform(_))))
+        .expect("a platform in the paper")
+        .clone();
+    let code = unique_code("dep-app");
+    match platform.kind.as_mut() {
+        Some(Kind::Platform(p)) => p.code = code.clone(),
+        _ => unreachable!(),
+    }
+    let on_new_platform = |records: &[pb::Record], value: f64| -> Vec<pb::Record> {
+        records
+            .iter()
+            .cloned()
+            .map(|r| {
+                let mut r = with_platform(r, &code);
+                observation_mut(&mut r).value = value;
+                observation_mut(&mut r).value_as_printed = format!("{value}points");
+                r
+            })
+            .collect()
+    };
+    let observations = many_observations(3_000);
+    // 1: the platform, and rows of a paper platform; 2: rows on the new platform;
+    // 3: the same rows as 2, changed; 4: rows of a paper platform again, new.
+    let mut first = vec![platform];
+    first.extend(observations[..1_000].iter().cloned());
+    let second = on_new_platform(&observations[1_000..2_000], 3.0);
+    let third = on_new_platform(&observations[1_000..2_000], 4.5);
+    let fourth = observations[2_000..].to_vec();
+    let done = srv
+        .import(vec![first, second, third, fourth])
+        .await
+        .expect("every batch");
+    assert_eq!(counts(&done)["platforms"], (1, 0, 0));
+    assert_eq!(
+        counts(&done)["observations"],
+        (3_000, 1_000, 0),
+        "created by 1, 2 and 4; updated by 3"
+    );
+    assert_eq!(done.batches, 4);
+    assert_eq!(done.revision, rev + 4, "one revision per batch, in order");
+    assert_eq!(srv.revision().await, rev + 4);
+    let on_new: Vec<f64> = srv
+        .export_records()
+        .await
+        .into_iter()
+        .filter_map(|r| match r {
+            govlens_dataset::AnyRecord::Observation(o) if o.platform_code == code => o.value,
+            _ => None,
+        })
+        .collect();
+    assert_eq!(on_new.len(), 1_000);
+    assert!(on_new.iter().all(|v| *v == 4.5), "batch 3 wrote last");
 }

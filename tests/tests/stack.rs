@@ -116,11 +116,19 @@ async fn paper_flow_is_one_trace_across_three_processes() {
         .expect("CompareRegions")
         .into_inner();
     assert!(!compared.indicators.is_empty(), "{compared:?}");
+    // A caller that does not sample its call (flags 00): no process traces it, yet the
+    // call keeps the caller's trace id end to end, for the logs.
+    let (unsampled_header, unsampled_trace_id, _) = traceparent();
+    let unsampled_header = unsampled_header.replace("-01", "-00");
+    let mut request = tonic::Request::new(rpb::DiagnoseRequest {
+        region_code: SICHUAN.into(),
+        scope: None,
+    });
+    request
+        .metadata_mut()
+        .insert("traceparent", unsampled_header.parse().unwrap());
     let diagnosed = recommendation(&stack.recommendation)
-        .diagnose(rpb::DiagnoseRequest {
-            region_code: SICHUAN.into(),
-            scope: None,
-        })
+        .diagnose(request)
         .await
         .expect("Diagnose")
         .into_inner();
@@ -269,6 +277,34 @@ async fn paper_flow_is_one_trace_across_three_processes() {
         logged,
         "no JSON log line of the data process carries trace {trace_id}"
     );
+
+    // The unsampled Diagnose: no spans anywhere (they would have been exported long
+    // before the traced call's), and the access lines of recommendation and of the
+    // data process it called carry the caller's trace id: the trace context, marked
+    // not sampled, crossed the wire without a span.
+    assert!(
+        stack.sink.trace(&unsampled_trace_id).is_empty(),
+        "spans of a call its caller did not sample: {:#?}",
+        stack.sink.trace(&unsampled_trace_id)
+    );
+    for (role, logs) in [
+        (Role::Recommendation, stack.recommendation.logs()),
+        (Role::Data, stack.data.logs()),
+    ] {
+        let access_lines = logs
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|v| {
+                v["target"] == "govlens::access"
+                    && v["trace_id"].as_str() == Some(unsampled_trace_id.as_str())
+            })
+            .count();
+        assert!(
+            access_lines > 0,
+            "{}: no access line carries the unsampled call's trace {unsampled_trace_id}",
+            role.name()
+        );
+    }
 
     for role in [Role::Recommendation, Role::Scoring, Role::Data] {
         let process = stack.process(role);

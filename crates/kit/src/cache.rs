@@ -24,8 +24,11 @@ fn count(layer: &'static str, result: &'static str) {
     );
 }
 
-/// A client span for one Redis command.
+/// A client span for one Redis command, within a traced call only.
 fn redis_span(command: &'static str) -> tracing::Span {
+    if !crate::telemetry::sampling::in_traced_call() {
+        return tracing::Span::none();
+    }
     tracing::info_span!(
         target: "govlens::cache",
         "redis",

@@ -262,7 +262,11 @@ impl From<ServiceError> for Status {
             ServiceError::ResourceExhausted(message) => (Code::ResourceExhausted, message.clone()),
             ServiceError::Internal(source) => {
                 let incident = next_incident();
-                tracing::error!(incident = %incident, error = ?source, "internal error");
+                // The trace id too: an untraced call has no span to carry it.
+                let trace_id = crate::telemetry::sampling::current_trace_id()
+                    .map(|t| t.to_string())
+                    .unwrap_or_default();
+                tracing::error!(incident = %incident, error = ?source, %trace_id, "internal error");
                 metadata.insert("incident".to_string(), incident.clone());
                 (
                     Code::Internal,

@@ -7,7 +7,6 @@ use std::time::SystemTime;
 use opentelemetry::trace::{Span as _, SpanKind, Status, Tracer as _};
 use opentelemetry::KeyValue;
 use sea_orm::{DatabaseConnection, DbBackend};
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// Longest statement text kept on a span.
 const MAX_STATEMENT_CHARS: usize = 2000;
@@ -40,7 +39,7 @@ pub fn instrument(db: &mut DatabaseConnection, pool: &'static str) {
                 KeyValue::new("error", info.failed),
             ],
         );
-        let parent = tracing::Span::current().context();
+        let parent = super::sampling::current_context();
         let tracer = opentelemetry::global::tracer("govlens.db");
         let mut span = tracer
             .span_builder(format!("{operation} {system}"))

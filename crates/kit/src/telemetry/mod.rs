@@ -4,8 +4,12 @@
 //! Configured only by environment, parsed once at start:
 //! - `OTEL_EXPORTER_OTLP_ENDPOINT` (or `GOVLENS_OTLP_ENDPOINT`): where to export, e.g.
 //!   `http://otel-collector:4317`. Unset: nothing is exported, but trace ids are still
-//!   made, propagated and logged.
+//!   made, propagated and logged (in access and internal-error lines; in every line of
+//!   a call that is traced).
 //! - `OTEL_SERVICE_NAME`: overrides the process's service name.
+//! - `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG`: which calls are traced (see
+//!   [`sampling`]). Default `parentbased_always_on` when exporting; otherwise
+//!   `parentbased_always_off`: only calls whose caller traces them get spans.
 //! - `OTEL_BSP_SCHEDULE_DELAY`, `OTEL_METRIC_EXPORT_INTERVAL` (ms): export cadence,
 //!   read by the SDK.
 //! - `GOVLENS_LOG` (or `RUST_LOG`) and `GOVLENS_LOG_FORMAT=json`: see [`crate::logging`].
@@ -14,6 +18,7 @@ pub mod db;
 pub mod metrics;
 pub mod propagation;
 pub mod rpc;
+pub mod sampling;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -42,11 +47,13 @@ pub fn exporting() -> bool {
 }
 
 /// What the telemetry of one process looks like.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TelemetryConfig {
     pub service_name: String,
     /// OTLP/gRPC endpoint (`http://host:4317`); `None` exports nothing.
     pub otlp_endpoint: Option<String>,
+    /// Which incoming calls are traced.
+    pub sampling: sampling::TraceSampling,
 }
 
 impl TelemetryConfig {
@@ -83,9 +90,11 @@ impl TelemetryConfig {
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| service_name.to_string());
+        let sampling = sampling::TraceSampling::from_lookup(otlp_endpoint.is_some(), &lookup)?;
         Ok(TelemetryConfig {
             service_name,
             otlp_endpoint,
+            sampling,
         })
     }
 
@@ -139,7 +148,10 @@ pub fn init(config: &TelemetryConfig, default_log_filter: &str) -> anyhow::Resul
 
     // A tracer provider even without an exporter: trace ids are still made, passed
     // to upstream services and written in logs.
-    let mut tracer_builder = SdkTracerProvider::builder().with_resource(resource.clone());
+    let mut tracer_builder = SdkTracerProvider::builder()
+        .with_resource(resource.clone())
+        .with_sampler(config.sampling.provider_sampler());
+    sampling::install(&config.sampling);
     let mut meter_provider = None;
     if let Some(endpoint) = &config.otlp_endpoint {
         let spans = opentelemetry_otlp::SpanExporter::builder()

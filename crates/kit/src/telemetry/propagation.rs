@@ -5,7 +5,6 @@
 use opentelemetry::propagation::{Extractor, Injector};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// Reads trace context from incoming HTTP/2 headers.
 pub struct HeaderExtractor<'a>(pub &'a http::HeaderMap);
@@ -39,9 +38,10 @@ pub fn extract(headers: &http::HeaderMap) -> opentelemetry::Context {
     opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)))
 }
 
-/// Puts the current span's trace context into `metadata`.
+/// Puts the current trace context (the current span's, or an untraced call's) into
+/// `metadata`.
 pub fn inject_current(metadata: &mut tonic::metadata::MetadataMap) {
-    let cx = tracing::Span::current().context();
+    let cx = super::sampling::current_context();
     opentelemetry::global::get_text_map_propagator(|p| {
         p.inject_context(&cx, &mut MetadataInjector(metadata))
     });

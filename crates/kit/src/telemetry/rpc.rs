@@ -1,5 +1,6 @@
 //! Server-side telemetry for every gRPC call, as a tower layer in front of all
-//! services: a span joined to the caller's trace, a latency histogram by method and
+//! services: a span joined to the caller's trace when the call is traced (see
+//! [`super::sampling`]), a latency histogram by method and
 //! status code measured to the end of the response (streams included), and a debug
 //! access log line that carries the trace id.
 
@@ -8,11 +9,15 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
+use futures::future::Either;
 use http_body::Frame;
+use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::TraceContextExt;
 use opentelemetry::KeyValue;
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use super::sampling::CallTracing;
 
 /// Adds [`RpcTelemetry`] to a server.
 #[derive(Debug, Clone, Copy, Default)]
@@ -56,36 +61,54 @@ where
         let path = request.uri().path().trim_start_matches('/').to_string();
         let (service, method) = path.split_once('/').unwrap_or((path.as_str(), ""));
         let (service, method) = (service.to_string(), method.to_string());
-        let span = if is_infrastructure(request.uri().path()) {
-            tracing::Span::none()
+        let traced = if is_infrastructure(request.uri().path()) {
+            None
         } else {
-            let span = tracing::info_span!(
-                target: "govlens::rpc",
-                "rpc",
-                otel.name = %path,
-                otel.kind = "server",
-                otel.status_code = tracing::field::Empty,
-                rpc.system = "grpc",
-                rpc.service = %service,
-                rpc.method = %method,
-                rpc.grpc.status_code = tracing::field::Empty,
-                trace_id = tracing::field::Empty,
-            );
-            let _ = span.set_parent(super::propagation::extract(request.headers()));
-            let trace_id = span.context().span().span_context().trace_id();
-            if trace_id != opentelemetry::trace::TraceId::INVALID {
-                span.record("trace_id", tracing::field::display(trace_id));
+            let parent = super::propagation::extract(request.headers());
+            Some(super::sampling::decide(parent, &path))
+        };
+        let (span, untraced, trace_id) = match traced {
+            None => (tracing::Span::none(), None, None),
+            Some(CallTracing::Span(parent)) => {
+                let span = tracing::info_span!(
+                    target: "govlens::rpc",
+                    "rpc",
+                    otel.name = %path,
+                    otel.kind = "server",
+                    otel.status_code = tracing::field::Empty,
+                    rpc.system = "grpc",
+                    rpc.service = %service,
+                    rpc.method = %method,
+                    rpc.grpc.status_code = tracing::field::Empty,
+                    trace_id = tracing::field::Empty,
+                );
+                let _ = span.set_parent(parent);
+                let trace_id = span.context().span().span_context().trace_id();
+                let trace_id = (trace_id != opentelemetry::trace::TraceId::INVALID).then(|| {
+                    span.record("trace_id", tracing::field::display(trace_id));
+                    trace_id
+                });
+                (span, None, trace_id)
             }
-            span
+            // No span: the call's trace context is made current around it instead,
+            // which is far cheaper (BENCHMARKS.md, "Where the time goes").
+            Some(CallTracing::Unsampled(cx)) => {
+                let trace_id = cx.span().span_context().trace_id();
+                (tracing::Span::none(), Some(cx), Some(trace_id))
+            }
         };
         let observation = Observation {
+            trace_id,
             span: span.clone(),
             started: Instant::now(),
             service,
             method,
             code: None,
         };
-        let response = self.inner.call(request).instrument(span);
+        let response = match untraced {
+            Some(cx) => Either::Left(self.inner.call(request).with_context(cx)),
+            None => Either::Right(self.inner.call(request).instrument(span)),
+        };
         Box::pin(async move {
             let mut observation = observation;
             match response.await {
@@ -112,6 +135,9 @@ fn grpc_status(headers: &http::HeaderMap) -> Option<tonic::Code> {
 /// One call being measured; recorded when the response ends or is dropped.
 struct Observation {
     span: tracing::Span,
+    /// The call's trace id, for its access line (an untraced call has no span that
+    /// would carry it).
+    trace_id: Option<opentelemetry::trace::TraceId>,
     started: Instant,
     service: String,
     method: String,
@@ -143,6 +169,7 @@ impl Drop for Observation {
             method = %self.method,
             code = ?code,
             elapsed_ms = elapsed.as_secs_f64() * 1e3,
+            trace_id = %self.trace_id.map(|t| t.to_string()).unwrap_or_default(),
             "rpc finished"
         );
     }

@@ -17,7 +17,9 @@ use super::support::*;
 use super::DataApi;
 use crate::entities::*;
 use crate::store::db_error;
-use crate::store::import::{record_violation, BatchItem, Counts, PreparedBatch};
+use crate::store::import::{
+    record_violation, BatchItem, BatchKeys, CommitOrder, Counts, PreparedBatch,
+};
 use crate::store::kinds::*;
 use crate::store::query::{platform_codes_under, region_codes_under, subtree_prefix};
 
@@ -108,13 +110,18 @@ impl DataApi {
 
     /// Writes the stream's batches in order, each in its own transaction, while the
     /// next one is read, decoded and checked ([`read_batches`]): the database and this
-    /// service work at the same time. The first batch that fails stops the import:
-    /// those before it stay committed, none after it is written.
+    /// service work at the same time. A batch that touches none of the rows of the
+    /// batch before it ([`PreparedBatch::depends_on`]) is written while that one
+    /// commits, on a second connection, so the database uses two cores; it commits
+    /// only after it. The first batch that fails stops the import: those before it stay
+    /// committed, none after it is written.
     async fn import_stream(
         &self,
         stream: Streaming<pb::ImportRecordsRequest>,
     ) -> ServiceResult<pb::ImportRecordsResponse> {
         self.ensure_ready()?;
+        let actor = crate::access::current_actor()?;
+        let overlap = self.store.backend() == sea_orm::DbBackend::Postgres;
         let (sender, mut prepared) = tokio::sync::mpsc::channel(1);
         // Aborted when the import ends, however it ends: nothing more is read then.
         let _reader = AbortOnDrop(tokio::spawn(read_batches(
@@ -125,32 +132,77 @@ impl DataApi {
         let mut totals: BTreeMap<ResourceKind, Counts> = BTreeMap::new();
         let (mut batches, mut records) = (0i64, 0i64);
         let mut revision = None;
-        while let Some(next) = prepared.recv().await {
-            let batch = match next {
-                StreamItem::Batch(batch) => batch,
-                StreamItem::Unreadable(e) => return Err(e),
-            };
-            batches += 1;
-            let annotate = |e: ServiceError| match e {
-                ServiceError::InvalidArgument {
-                    message,
-                    violations,
-                } => ServiceError::InvalidArgument {
-                    message: format!(
-                        "batch {batches} rejected ({} earlier batch(es) committed): {message}",
-                        batches - 1
-                    ),
-                    violations,
-                },
-                other => other,
-            };
-            let batch = batch.map_err(annotate)?;
-            records += batch.len() as i64;
-            let result = self.store.import_prepared(batch).await.map_err(annotate)?;
+        // The batch being written or committed, if any: its number, its task (aborted,
+        // so rolled back, if the call ends first), what it writes, and the signal that
+        // it committed.
+        let mut writing: Option<Writing> = None;
+        let mut settle = |done: BatchDone| -> ServiceResult<()> {
+            let result = done.result.map_err(|e| annotate(e, done.number))?;
             for (kind, counts) in result.counts {
                 totals.entry(kind).or_default().merge(counts);
             }
             revision = Some(result.revision);
+            Ok(())
+        };
+        while let Some(next) = prepared.recv().await {
+            let batch = match next {
+                StreamItem::Batch(batch) => batch,
+                StreamItem::Unreadable(e) => {
+                    // Batches already sent stay as they end; then the stream's error.
+                    if let Some(w) = writing.take() {
+                        settle(w.finish().await)?;
+                    }
+                    return Err(e);
+                }
+            };
+            batches += 1;
+            let mut batch = match batch {
+                Ok(batch) => batch,
+                Err(e) => {
+                    if let Some(w) = writing.take() {
+                        settle(w.finish().await)?;
+                    }
+                    return Err(annotate(e, batches));
+                }
+            };
+            records += batch.len() as i64;
+            let mut after = None;
+            if let Some(w) = writing.take() {
+                // SQLite has one writer at a time: a second write transaction would
+                // only wait for (or, in rollback-journal mode, fail against) the first.
+                if !overlap || batch.depends_on(&w.keys) {
+                    settle(w.finish().await)?;
+                } else {
+                    // Written now, committed after `w`; `w` is settled when this one
+                    // is handed over, so at most two batches are open.
+                    after = Some(w);
+                }
+            }
+            let (then, committed) = tokio::sync::oneshot::channel();
+            let order = CommitOrder {
+                after: after.as_mut().and_then(|w| w.committed.take()),
+                then: Some(then),
+            };
+            let keys = batch.take_keys();
+            let store = self.store.clone();
+            let write = crate::access::act_as(actor.clone(), async move {
+                store.import_in_order(batch, order).await
+            });
+            let task = AbortOnDrop(tokio::spawn(
+                govlens_kit::telemetry::sampling::in_current_trace(write),
+            ));
+            if let Some(w) = after {
+                settle(w.finish().await)?;
+            }
+            writing = Some(Writing {
+                number: batches,
+                task,
+                keys,
+                committed: Some(committed),
+            });
+        }
+        if let Some(w) = writing.take() {
+            settle(w.finish().await)?;
         }
         let revision = match revision {
             Some(r) => r,
@@ -170,6 +222,58 @@ impl DataApi {
             records,
             revision,
         })
+    }
+}
+
+/// Names the batch in the errors of a stream: which one failed, and that those before
+/// it were committed.
+fn annotate(e: ServiceError, number: i64) -> ServiceError {
+    match e {
+        ServiceError::InvalidArgument {
+            message,
+            violations,
+        } => ServiceError::InvalidArgument {
+            message: format!(
+                "batch {number} rejected ({} earlier batch(es) committed): {message}",
+                number - 1
+            ),
+            violations,
+        },
+        other => other,
+    }
+}
+
+/// A batch of an import stream being written, then committed, on its own task.
+struct Writing {
+    number: i64,
+    task: AbortOnDrop<ServiceResult<Option<crate::store::import::BatchResult>>>,
+    keys: BatchKeys,
+    /// Whether it committed: taken by the batch after it, which commits only then.
+    committed: Option<tokio::sync::oneshot::Receiver<bool>>,
+}
+
+/// How a batch of an import stream ended.
+struct BatchDone {
+    number: i64,
+    result: ServiceResult<crate::store::import::BatchResult>,
+}
+
+impl Writing {
+    async fn finish(mut self) -> BatchDone {
+        let result = match (&mut self.task.0).await {
+            Ok(Ok(Some(result))) => Ok(result),
+            // Rolled back because the batch before failed; that failure is reported.
+            Ok(Ok(None)) => Err(ServiceError::internal(anyhow::anyhow!(
+                "batch {} was rolled back after the batch before it failed",
+                self.number
+            ))),
+            Ok(Err(e)) => Err(e),
+            Err(e) => Err(ServiceError::internal(e)),
+        };
+        BatchDone {
+            number: self.number,
+            result,
+        }
     }
 }
 

@@ -1006,6 +1006,45 @@ pub struct PreparedBatch {
     items: Vec<BatchItem>,
     /// On PostgreSQL, the UNNEST arrays of each bulk-written run, by the run's start.
     arrays: HashMap<usize, Vec<Option<UnnestRows>>>,
+    /// What the batch writes and reads, to tell whether it may be written while an
+    /// earlier batch commits ([`PreparedBatch::depends_on`]).
+    keys: BatchKeys,
+}
+
+/// The natural keys a batch writes, the codes it makes referable, and the codes it
+/// refers to.
+#[derive(Debug, Default)]
+pub struct BatchKeys {
+    writes: HashSet<(ResourceKind, String)>,
+    defines: HashSet<(RefTarget, String)>,
+    refers_to: HashSet<(RefTarget, String)>,
+}
+
+impl BatchKeys {
+    fn of(items: &[BatchItem]) -> BatchKeys {
+        let mut keys = BatchKeys::default();
+        for item in items {
+            keys.writes
+                .insert((item.record.kind(), key_of(&item.record)));
+            if let Some(own) = own_target(&item.record) {
+                keys.defines.insert(own);
+            }
+            for reference in references_of(&item.record) {
+                keys.refers_to.insert((reference.target, reference.code));
+            }
+        }
+        keys
+    }
+}
+
+/// When a batch's transaction may commit: after the batch before it has (batches of
+/// one stream commit in order), and whom to tell once it has.
+#[derive(Debug, Default)]
+pub struct CommitOrder {
+    /// True once the batch before has committed; false (or dropped) if it did not.
+    pub after: Option<tokio::sync::oneshot::Receiver<bool>>,
+    /// Told true once this batch has committed; dropped otherwise.
+    pub then: Option<tokio::sync::oneshot::Sender<bool>>,
 }
 
 impl PreparedBatch {
@@ -1024,11 +1063,37 @@ impl PreparedBatch {
                 }
             }
         }
+        let keys = BatchKeys::of(&items);
         Ok(PreparedBatch {
             total,
             items,
             arrays,
+            keys,
         })
+    }
+
+    /// Whether writing this batch before `earlier` has committed could give another
+    /// result than writing it after: it writes a key `earlier` writes (its insert
+    /// would wait on `earlier`'s row, or count differently), or refers to a code
+    /// `earlier` defines (which it cannot see yet). Otherwise the two touch disjoint
+    /// rows, and neither ever waits on the other's locks.
+    pub fn depends_on(&self, earlier: &BatchKeys) -> bool {
+        self.keys.writes.iter().any(|k| earlier.writes.contains(k))
+            || self
+                .keys
+                .refers_to
+                .iter()
+                .any(|r| earlier.defines.contains(r))
+            || self
+                .keys
+                .defines
+                .iter()
+                .any(|d| earlier.defines.contains(d))
+    }
+
+    /// Keeps the keys when the batch is handed to the writer.
+    pub fn take_keys(&mut self) -> BatchKeys {
+        std::mem::take(&mut self.keys)
     }
 
     /// Records in the batch.
@@ -1052,10 +1117,28 @@ impl Store {
     /// Writes one prepared batch atomically: nothing is written unless every record's
     /// references resolve and the caller may write every record.
     pub async fn import_prepared(&self, batch: PreparedBatch) -> ServiceResult<BatchResult> {
+        self.import_in_order(batch, CommitOrder::default())
+            .await?
+            .ok_or_else(|| {
+                ServiceError::internal(anyhow::anyhow!(
+                    "a batch with nothing before it was not committed"
+                ))
+            })
+    }
+
+    /// [`Store::import_prepared`] for one batch of a stream: writes it, then commits
+    /// only once the batch before has (`order.after`). `None`: that batch failed, so
+    /// this one was rolled back.
+    pub async fn import_in_order(
+        &self,
+        batch: PreparedBatch,
+        order: CommitOrder,
+    ) -> ServiceResult<Option<BatchResult>> {
         let PreparedBatch {
             total,
             items,
             mut arrays,
+            keys: _,
         } = batch;
         let tx = self.connection().begin().await.map_err(db_error)?;
         let mut known = HashSet::new();
@@ -1124,6 +1207,12 @@ impl Store {
             tx.rollback().await.map_err(db_error)?;
             return Err(invalid_batch(total, violations));
         }
+        if let Some(after) = order.after {
+            if !after.await.unwrap_or(false) {
+                tx.rollback().await.map_err(db_error)?;
+                return Ok(None);
+            }
+        }
         let changed = counts.values().any(|c| c.created + c.updated > 0);
         let revision = if changed {
             let revision = bump_revision(&tx).await.map_err(db_error)?;
@@ -1151,10 +1240,13 @@ impl Store {
             super::current_revision(&tx).await.map_err(db_error)?
         };
         tx.commit().await.map_err(db_error)?;
+        if let Some(then) = order.then {
+            let _ = then.send(true);
+        }
         if changed {
             self.published(revision).await;
         }
-        Ok(BatchResult { counts, revision })
+        Ok(Some(BatchResult { counts, revision }))
     }
 
     /// Every record, read in one transaction, in an order import accepts back.
