@@ -108,16 +108,56 @@ impl TraceSampling {
         }
     }
 
-    /// The tracer provider's sampler, for spans made below a call's span (database and
-    /// Redis commands, upstream calls) and for work a process starts on its own. It
-    /// follows the parent, so those spans are traced exactly when their call is; the
-    /// call itself was decided by [`decide`] already.
-    pub fn provider_sampler(&self) -> Sampler {
+    /// The tracer provider's sampler: see [`ProviderSampler`].
+    pub fn provider_sampler(&self) -> ProviderSampler {
         let root = match self.root {
             RootSampling::AlwaysOff => Sampler::AlwaysOff,
             RootSampling::AlwaysOn | RootSampling::Ratio(_) => Sampler::AlwaysOn,
         };
-        Sampler::ParentBased(Box::new(root))
+        ProviderSampler {
+            otherwise: Sampler::ParentBased(Box::new(root)),
+        }
+    }
+}
+
+/// Marks the context of a call [`decide`] chose to trace; every span below it inherits
+/// the mark.
+#[derive(Debug, Clone, Copy)]
+struct TracedCall;
+
+/// The tracer provider's sampler. A call's own span and every span below it (database
+/// and Redis commands, upstream calls) follow [`decide`]'s decision for the call, which
+/// it marks in the context, so the SDK does not decide again (with `always_on`, a
+/// caller's "not sampled" would otherwise drop the spans of a call we trace). Work a
+/// process starts on its own follows its parent, and is a root only when roots are
+/// traced at all.
+#[derive(Debug, Clone)]
+pub struct ProviderSampler {
+    otherwise: Sampler,
+}
+
+impl ShouldSample for ProviderSampler {
+    fn should_sample(
+        &self,
+        parent: Option<&opentelemetry::Context>,
+        trace_id: TraceId,
+        name: &str,
+        span_kind: &SpanKind,
+        attributes: &[opentelemetry::KeyValue],
+        links: &[opentelemetry::trace::Link],
+    ) -> opentelemetry_sdk::trace::SamplingResult {
+        match parent {
+            Some(cx) if cx.get::<TracedCall>().is_some() => {
+                opentelemetry_sdk::trace::SamplingResult {
+                    decision: SamplingDecision::RecordAndSample,
+                    attributes: Vec::new(),
+                    trace_state: cx.span().span_context().trace_state().clone(),
+                }
+            }
+            _ => self
+                .otherwise
+                .should_sample(parent, trace_id, name, span_kind, attributes, links),
+        }
     }
 }
 
@@ -157,7 +197,7 @@ fn decide_with(sampler: &Sampler, parent: opentelemetry::Context, name: &str) ->
     };
     let result = sampler.should_sample(Some(&parent), trace_id, name, &SpanKind::Server, &[], &[]);
     if result.decision == SamplingDecision::RecordAndSample {
-        return CallTracing::Span(parent);
+        return CallTracing::Span(parent.with_value(TracedCall));
     }
     let own = SpanContext::new(
         trace_id,
@@ -313,6 +353,93 @@ mod tests {
         let (trace, sampled) = passed_on(decided_by(local, opentelemetry::Context::new()));
         assert_ne!(trace, TraceId::INVALID);
         assert!(!sampled);
+    }
+
+    #[test]
+    fn the_spans_of_a_traced_call_are_sampled_whatever_its_caller_said() {
+        // always_on traces a call whose caller did not sample it: its spans must not be
+        // dropped by the SDK for following the caller.
+        let always = TraceSampling {
+            parent_based: false,
+            root: RootSampling::AlwaysOn,
+        };
+        let CallTracing::Span(cx) = decided_by(always, remote_parent(false)) else {
+            panic!("always_on traces every call");
+        };
+        let provider = always.provider_sampler();
+        let sample = |cx: &opentelemetry::Context| {
+            provider
+                .should_sample(
+                    Some(cx),
+                    TraceId::from(7u128),
+                    "x",
+                    &SpanKind::Server,
+                    &[],
+                    &[],
+                )
+                .decision
+        };
+        assert_eq!(sample(&cx), SamplingDecision::RecordAndSample);
+        // Without the call's mark, a span under an unsampled parent is dropped.
+        assert_eq!(sample(&remote_parent(false)), SamplingDecision::Drop);
+        assert_eq!(
+            sample(&remote_parent(true)),
+            SamplingDecision::RecordAndSample
+        );
+    }
+
+    /// Keeps the spans that end, in memory.
+    #[derive(Debug, Clone, Default)]
+    struct Ended(std::sync::Arc<std::sync::Mutex<Vec<opentelemetry_sdk::trace::SpanData>>>);
+
+    impl opentelemetry_sdk::trace::SpanProcessor for Ended {
+        fn on_start(&self, _: &mut opentelemetry_sdk::trace::Span, _: &opentelemetry::Context) {}
+        fn on_end(&self, span: opentelemetry_sdk::trace::SpanData) {
+            self.0.lock().unwrap().push(span);
+        }
+        fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
+            Ok(())
+        }
+        fn shutdown_with_timeout(
+            &self,
+            _: std::time::Duration,
+        ) -> opentelemetry_sdk::error::OTelSdkResult {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_call_traced_against_its_callers_decision_is_exported_with_the_spans_below_it() {
+        use opentelemetry::trace::TracerProvider as _;
+        use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let always = TraceSampling {
+            parent_based: false,
+            root: RootSampling::AlwaysOn,
+        };
+        let ended = Ended::default();
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+            .with_sampler(always.provider_sampler())
+            .with_span_processor(ended.clone())
+            .build();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        tracing::subscriber::with_default(subscriber, || {
+            let CallTracing::Span(cx) = decided_by(always, remote_parent(false)) else {
+                panic!("always_on traces every call");
+            };
+            let call = tracing::info_span!("call");
+            let _ = call.set_parent(cx);
+            call.in_scope(|| tracing::info_span!("statement").in_scope(|| {}));
+        });
+        let ended = ended.0.lock().unwrap();
+        let mut names: Vec<&str> = ended.iter().map(|s| s.name.as_ref()).collect();
+        names.sort();
+        assert_eq!(names, ["call", "statement"]);
+        assert!(ended
+            .iter()
+            .all(|s| s.span_context.trace_id() == TraceId::from(7u128)
+                && s.span_context.is_sampled()));
     }
 
     #[test]
