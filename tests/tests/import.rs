@@ -26,6 +26,7 @@ on_both_backends!(
     stored_rows_that_the_sample_misses_are_counted_exactly,
     a_row_committed_concurrently_during_a_bulk_insert_is_counted_exactly,
     a_batch_sees_what_the_batches_before_it_wrote,
+    a_region_moved_by_one_batch_moves_the_regions_the_next_batch_writes,
 );
 
 /// Rows per file of the paper's bundle (datasets/paper/README.md).
@@ -1065,4 +1066,71 @@ async fn a_batch_sees_what_the_batches_before_it_wrote(db: TestDb) {
         .collect();
     assert_eq!(on_new.len(), 1_000);
     assert!(on_new.iter().all(|v| *v == 4.5), "batch 3 wrote last");
+}
+
+/// A region record for `code` under `parent`.
+fn region_record(code: &str, parent: &str) -> pb::Record {
+    pb::Record {
+        origin: format!("regions.csv:{code}"),
+        kind: Some(Kind::Region(pb::Region {
+            code: code.into(),
+            name: code.to_uppercase(),
+            level: pb::AdminLevel::Province as i32,
+            parent_code: parent.into(),
+            populations: vec![],
+        })),
+    }
+}
+
+/// The stored path of region `code`.
+async fn stored_path(db: &TestDb, code: &str) -> String {
+    use sea_orm::{ConnectionTrait, Statement};
+    let conn = govlens_tests::faults::sql_connection(db.url()).await;
+    let backend = conn.get_database_backend();
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => "SELECT path FROM regions WHERE code = $1",
+        _ => "SELECT path FROM regions WHERE code = ?",
+    };
+    let row = conn
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, [code.into()]))
+        .await
+        .expect("query")
+        .expect("the region");
+    row.try_get("", "path").expect("path")
+}
+
+/// Moving a region rewrites its descendants' paths, rows the moving batch does not name:
+/// the next batch, writing a grandchild, is written only once the move has committed,
+/// and stores the new path. (Written while the move was still open, it locked rows the
+/// move needed while waiting for the move to commit: the stream hung.)
+async fn a_region_moved_by_one_batch_moves_the_regions_the_next_batch_writes(db: TestDb) {
+    let srv = TestServer::start(&db).await;
+    srv.load_paper().await;
+    let [a, b, c, z] = ["a", "b", "c", "z"].map(unique_code);
+    srv.import(vec![vec![
+        region_record(&a, "chn"),
+        region_record(&b, &a),
+        region_record(&c, &b),
+        region_record(&z, "chn"),
+    ]])
+    .await
+    .expect("the regions");
+    assert_eq!(stored_path(&db, &c).await, format!("/chn/{a}/{b}/{c}/"));
+    // Batch 1 moves `a` under `z`, then writes rows that keep its transaction open a
+    // while; batch 2 renames `c`.
+    let mut first = vec![region_record(&a, &z)];
+    first.extend(many_observations(3_000));
+    let mut renamed = region_record(&c, &b);
+    if let Some(Kind::Region(r)) = renamed.kind.as_mut() {
+        r.name = "Renamed".into();
+    }
+    let done = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        srv.import(vec![first, vec![renamed]]),
+    )
+    .await
+    .expect("the import hung")
+    .expect("both batches");
+    assert_eq!(counts(&done)["regions"], (0, 2, 0));
+    assert_eq!(stored_path(&db, &c).await, format!("/chn/{z}/{a}/{b}/{c}/"));
 }

@@ -1015,6 +1015,10 @@ pub struct PreparedBatch {
 /// refers to.
 #[derive(Debug, Default)]
 pub struct BatchKeys {
+    /// Writing a region can rewrite the paths of its descendants, rows outside the
+    /// batch's own keys (and what scoped authorization reads): never overlapped (test
+    /// `a_region_moved_by_one_batch_moves_the_regions_the_next_batch_writes`).
+    has_regions: bool,
     writes: HashSet<(ResourceKind, String)>,
     defines: HashSet<(RefTarget, String)>,
     refers_to: HashSet<(RefTarget, String)>,
@@ -1024,6 +1028,7 @@ impl BatchKeys {
     fn of(items: &[BatchItem]) -> BatchKeys {
         let mut keys = BatchKeys::default();
         for item in items {
+            keys.has_regions |= item.record.kind() == ResourceKind::Region;
             keys.writes
                 .insert((item.record.kind(), key_of(&item.record)));
             if let Some(own) = own_target(&item.record) {
@@ -1074,21 +1079,19 @@ impl PreparedBatch {
 
     /// Whether writing this batch before `earlier` has committed could give another
     /// result than writing it after: it writes a key `earlier` writes (its insert
-    /// would wait on `earlier`'s row, or count differently), or refers to a code
-    /// `earlier` defines (which it cannot see yet). Otherwise the two touch disjoint
-    /// rows, and neither ever waits on the other's locks.
+    /// would wait on `earlier`'s row, or count differently), refers to a code
+    /// `earlier` defines (which it cannot see yet), or either writes regions.
+    /// Otherwise the two touch disjoint rows, and neither ever waits on the other's
+    /// locks. (A code a batch defines is also a key it writes.)
     pub fn depends_on(&self, earlier: &BatchKeys) -> bool {
-        self.keys.writes.iter().any(|k| earlier.writes.contains(k))
+        self.keys.has_regions
+            || earlier.has_regions
+            || self.keys.writes.iter().any(|k| earlier.writes.contains(k))
             || self
                 .keys
                 .refers_to
                 .iter()
                 .any(|r| earlier.defines.contains(r))
-            || self
-                .keys
-                .defines
-                .iter()
-                .any(|d| earlier.defines.contains(d))
     }
 
     /// Keeps the keys when the batch is handed to the writer.
